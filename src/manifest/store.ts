@@ -1,0 +1,234 @@
+// The hash manifest on the backup disk: <root>/.home-lab/manifest.db (SQLite via better-sqlite3@12).
+//
+// One row per regular file under the root: its directory and name as bytes (paths relative to the
+// root, '/'-separated, '' for the root directory itself), size, mtime in ns, XXH64 of the content
+// (16 lowercase hex digits), when it was hashed and when it was last verified (ms since the epoch).
+// Keyed by (dir, name) so the mirror reads one directory's rows at a time, in the same byte order as
+// its sorted listings (SQLite compares BLOBs with memcmp, like Buffer.compare).
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { joinPath, splitPath } from '../engine/bytes.js';
+
+export const MANIFEST_DIR = '.home-lab';
+export const MANIFEST_FILE = 'manifest.db';
+export const SCHEMA_VERSION = 1;
+
+export type VerifyStatus = 'ok' | 'corrupt' | 'missing' | 'source-rot' | 'repaired';
+
+export interface ManifestRow {
+  /** Full path relative to the manifest root. */
+  path: Buffer;
+  sizeBytes: number;
+  mtimeNs: bigint;
+  /** XXH64, 16 lowercase hex digits. */
+  hash: string;
+  hashedAtMs: number;
+  verifiedAtMs: number | null;
+  verifyStatus: VerifyStatus | null;
+}
+
+/** A missing, unreadable or corrupt manifest: the message names the file and the way out. */
+export class ManifestError extends Error {
+  constructor(
+    message: string,
+    readonly file: string,
+  ) {
+    super(message);
+    this.name = 'ManifestError';
+  }
+}
+
+export function manifestPath(root: string): string {
+  return path.join(root, MANIFEST_DIR, MANIFEST_FILE);
+}
+
+interface RawRow {
+  dir: Buffer;
+  name: Buffer;
+  size: bigint;
+  mtime_ns: bigint;
+  hash: string;
+  hashed_at: bigint;
+  verified_at: bigint | null;
+  verify_status: VerifyStatus | null;
+}
+
+function fromRaw(r: RawRow): ManifestRow {
+  return {
+    path: r.dir.length === 0 ? r.name : joinPath(r.dir, r.name),
+    sizeBytes: Number(r.size),
+    mtimeNs: r.mtime_ns,
+    hash: r.hash,
+    hashedAtMs: Number(r.hashed_at),
+    verifiedAtMs: r.verified_at === null ? null : Number(r.verified_at),
+    verifyStatus: r.verify_status,
+  };
+}
+
+export interface OpenOptions {
+  /** Create the database (and .home-lab/) when missing. Otherwise a missing manifest is an error. */
+  create?: boolean;
+  readonly?: boolean;
+}
+
+export class ManifestStore {
+  private readonly db: Database.Database;
+  private readonly stmts;
+
+  private constructor(
+    db: Database.Database,
+    readonly file: string,
+  ) {
+    this.db = db;
+    this.stmts = {
+      listDir: db.prepare('SELECT * FROM files WHERE dir = ? ORDER BY name').safeIntegers(true),
+      get: db.prepare('SELECT * FROM files WHERE dir = ? AND name = ?').safeIntegers(true),
+      upsert: db.prepare(
+        `INSERT INTO files (dir, name, size, mtime_ns, hash, hashed_at, verified_at, verify_status)
+         VALUES (@dir, @name, @size, @mtimeNs, @hash, @hashedAt, NULL, NULL)
+         ON CONFLICT (dir, name) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns,
+           hash = excluded.hash, hashed_at = excluded.hashed_at, verified_at = NULL, verify_status = NULL`,
+      ),
+      removeFile: db.prepare('DELETE FROM files WHERE dir = ? AND name = ?'),
+      removeDirExact: db.prepare('DELETE FROM files WHERE dir = ?'),
+      removeDirBelow: db.prepare('DELETE FROM files WHERE dir >= ? AND dir < ?'),
+      count: db.prepare('SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS bytes FROM files'),
+      all: db.prepare('SELECT * FROM files ORDER BY dir, name').safeIntegers(true),
+      setVerified: db.prepare('UPDATE files SET verified_at = ?, verify_status = ? WHERE dir = ? AND name = ?'),
+    };
+  }
+
+  /** Opens <root>/.home-lab/manifest.db. Throws ManifestError (never replaces a bad file). */
+  static open(root: string, options: OpenOptions = {}): ManifestStore {
+    const file = manifestPath(root);
+    const exists = fs.existsSync(file);
+    if (!exists && !options.create) {
+      throw new ManifestError(
+        `no manifest at ${file}: this is not a home-lab mirror root, or the manifest was lost. ` +
+          `Run \`home-lab manifest rebuild ${root}\` to rehash the files into a new one.`,
+        file,
+      );
+    }
+    if (!exists) fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    let db: Database.Database | undefined;
+    try {
+      db = new Database(file, { readonly: options.readonly === true, fileMustExist: exists });
+      if (!options.readonly) {
+        db.pragma('journal_mode = WAL');
+        db.pragma('synchronous = FULL');
+      }
+      const store = new ManifestStore(ManifestStore.migrate(db, file, exists), file);
+      return store;
+    } catch (error) {
+      db?.close();
+      if (error instanceof ManifestError) throw error;
+      throw new ManifestError(
+        `the manifest ${file} is corrupt or unreadable (${(error as Error).message}). It was left untouched; ` +
+          `move it aside and run \`home-lab manifest rebuild ${root}\` to rehash the files into a new one.`,
+        file,
+      );
+    }
+  }
+
+  private static migrate(db: Database.Database, file: string, existed: boolean): Database.Database {
+    if (!existed) {
+      db.exec(`
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE files (
+          dir BLOB NOT NULL,
+          name BLOB NOT NULL,
+          size INTEGER NOT NULL,
+          mtime_ns INTEGER NOT NULL,
+          hash TEXT NOT NULL,
+          hashed_at INTEGER NOT NULL,
+          verified_at INTEGER,
+          verify_status TEXT,
+          PRIMARY KEY (dir, name)
+        ) WITHOUT ROWID;
+        CREATE INDEX files_by_verification ON files (verified_at, dir, name);
+      `);
+      db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run('schema_version', String(SCHEMA_VERSION));
+      return db;
+    }
+    const row = db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string } | undefined;
+    const version = Number(row?.value);
+    if (version !== SCHEMA_VERSION) {
+      throw new ManifestError(`the manifest ${file} has schema version ${row?.value ?? 'none'}; this home-lab reads version ${SCHEMA_VERSION}. Upgrade home-lab.`, file);
+    }
+    return db;
+  }
+
+  /** The rows of one directory (path relative to the root, '' for the root), sorted by name bytes. */
+  listDir(dir: Buffer): ManifestRow[] {
+    return (this.stmts.listDir.all(dir) as RawRow[]).map(fromRaw);
+  }
+
+  get(filePath: Buffer): ManifestRow | undefined {
+    const { dir, name } = splitPath(filePath);
+    const raw = this.stmts.get.get(dir, name) as RawRow | undefined;
+    return raw && fromRaw(raw);
+  }
+
+  /** Records a freshly hashed file; clears its verification (the content is new). */
+  upsert(row: { path: Buffer; sizeBytes: number; mtimeNs: bigint; hash: string; hashedAtMs: number }): void {
+    const { dir, name } = splitPath(row.path);
+    this.stmts.upsert.run({ dir, name, size: row.sizeBytes, mtimeNs: row.mtimeNs, hash: row.hash, hashedAt: row.hashedAtMs });
+  }
+
+  removeFile(filePath: Buffer): void {
+    const { dir, name } = splitPath(filePath);
+    this.stmts.removeFile.run(dir, name);
+  }
+
+  /** Removes every row at or below a path (a deleted directory, or a file replaced by a directory). */
+  removeTree(treePath: Buffer): void {
+    this.removeFile(treePath);
+    this.stmts.removeDirExact.run(treePath);
+    // dir in [treePath + '/', treePath + '0'): '0' is the byte after '/'.
+    this.stmts.removeDirBelow.run(Buffer.concat([treePath, Buffer.from('/')]), Buffer.concat([treePath, Buffer.from('0')]));
+  }
+
+  setVerified(filePath: Buffer, atMs: number, status: VerifyStatus): void {
+    const { dir, name } = splitPath(filePath);
+    this.stmts.setVerified.run(atMs, status, dir, name);
+  }
+
+  count(): { files: number; bytes: number } {
+    const r = this.stmts.count.get() as { n: number; bytes: number };
+    return { files: r.n, bytes: r.bytes };
+  }
+
+  /** Every row in path order, streamed (bounded memory). */
+  *iterate(): Generator<ManifestRow> {
+    for (const raw of this.stmts.all.iterate() as Iterable<RawRow>) yield fromRaw(raw);
+  }
+
+  /** Runs fn in one transaction (committed when it returns, rolled back when it throws). */
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
+  begin(): void {
+    this.db.exec('BEGIN');
+  }
+
+  commit(): void {
+    this.db.exec('COMMIT');
+  }
+
+  rollback(): void {
+    if (this.db.inTransaction) this.db.exec('ROLLBACK');
+  }
+
+  /** For modules that add their own queries (scrub selection): the raw handle. */
+  get database(): Database.Database {
+    return this.db;
+  }
+
+  close(): void {
+    this.rollback();
+    this.db.close();
+  }
+
+}

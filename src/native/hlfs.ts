@@ -1,0 +1,39 @@
+// Typed loader for the native addon (native/hlfs.c, built by `node-gyp rebuild` on install).
+// It exists because Node's fs keeps only microseconds in utimes (rsync keeps nanoseconds) and has no
+// mknod (fifos, sockets, device nodes). Works in worker threads: it is a context-aware N-API module.
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+export interface Hlfs {
+  /** Sets atime and mtime to the nanosecond; noFollow acts on a symlink itself. */
+  utimensat(file: Buffer, atimeNs: bigint, mtimeNs: bigint, noFollow: boolean): void;
+  futimens(fd: number, atimeNs: bigint, mtimeNs: bigint): void;
+  /** mode holds the file type bits (S_IFIFO, S_IFSOCK, S_IFCHR, S_IFBLK) and the permission bits. */
+  mknod(file: Buffer, mode: number, rdev: bigint): void;
+}
+
+// dist/src/native/hlfs.js -> <repo>/build/Release/hlfs.node (also right for src/native/ under tsx).
+const here = path.dirname(fileURLToPath(import.meta.url));
+const candidates = [
+  path.resolve(here, '../../../build/Release/hlfs.node'),
+  path.resolve(here, '../../build/Release/hlfs.node'),
+];
+
+function load(): Hlfs {
+  const require = createRequire(import.meta.url);
+  let lastError: unknown;
+  for (const file of candidates) {
+    try {
+      return require(file) as Hlfs;
+    } catch (error) {
+      lastError = error;
+    }
+  }
+  throw new Error(
+    `home-lab's native addon is not built (looked for ${candidates.join(', ')}): ` +
+      `run \`npm install\` (or \`npm run install\`) in the home-lab directory. Cause: ${String(lastError)}`,
+  );
+}
+
+export const hlfs: Hlfs = load();
