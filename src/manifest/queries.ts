@@ -1,0 +1,172 @@
+// Queries for scrub, verify and export, on top of ManifestStore's schema (version 1).
+//
+// Selection walks the (verified_at, dir, name) index in pages (keyset pagination), never loading
+// the whole table: a manifest can hold a million rows. better-sqlite3 cannot run an UPDATE while an
+// iterator is open on the same connection, so callers read a page, verify it, record it in one
+// transaction, then read the next page after the last key they saw.
+import type Database from 'better-sqlite3';
+import { joinPath } from '../engine/bytes.js';
+import type { ManifestStore, ManifestRow, VerifyStatus } from './store.js';
+
+/** A row plus its key, so the next page can start right after it. */
+export interface KeyedRow extends ManifestRow {
+  dir: Buffer;
+  name: Buffer;
+}
+
+interface RawRow {
+  dir: Buffer;
+  name: Buffer;
+  size: bigint;
+  mtime_ns: bigint;
+  hash: string;
+  hashed_at: bigint;
+  verified_at: bigint | null;
+  verify_status: VerifyStatus | null;
+}
+
+function keyed(r: RawRow): KeyedRow {
+  return {
+    dir: r.dir,
+    name: r.name,
+    path: r.dir.length === 0 ? r.name : joinPath(r.dir, r.name),
+    sizeBytes: Number(r.size),
+    mtimeNs: r.mtime_ns,
+    hash: r.hash,
+    hashedAtMs: Number(r.hashed_at),
+    verifiedAtMs: r.verified_at === null ? null : Number(r.verified_at),
+    verifyStatus: r.verify_status,
+  };
+}
+
+/** Where the previous page ended (null: start at the beginning). */
+export interface PageCursor {
+  verifiedAtMs: number | null;
+  dir: Buffer;
+  name: Buffer;
+}
+
+const statements = new WeakMap<Database.Database, ReturnType<typeof prepare>>();
+
+function prepare(db: Database.Database) {
+  const q = (sql: string) => db.prepare(sql).safeIntegers(true);
+  return {
+    neverFirst: q('SELECT * FROM files WHERE verified_at IS NULL ORDER BY dir, name LIMIT ?'),
+    neverNext: q('SELECT * FROM files WHERE verified_at IS NULL AND (dir, name) > (?, ?) ORDER BY dir, name LIMIT ?'),
+    oldestFirst: q('SELECT * FROM files WHERE verified_at < ? ORDER BY verified_at, dir, name LIMIT ?'),
+    oldestNext: q(
+      'SELECT * FROM files WHERE verified_at < ? AND (verified_at, dir, name) > (?, ?, ?) ORDER BY verified_at, dir, name LIMIT ?',
+    ),
+    pathFirst: q('SELECT * FROM files ORDER BY dir, name LIMIT ?'),
+    pathNext: q('SELECT * FROM files WHERE (dir, name) > (?, ?) ORDER BY dir, name LIMIT ?'),
+    namesInDir: db.prepare('SELECT name FROM files WHERE dir = ? ORDER BY name'),
+    coverage: q(
+      `SELECT COUNT(*) AS files, COALESCE(SUM(size), 0) AS bytes,
+              COALESCE(SUM(verified_at IS NULL), 0) AS never,
+              COALESCE(SUM(verified_at >= ?), 0) AS recent,
+              MIN(verified_at) AS oldest,
+              COALESCE(SUM(verify_status IN ('corrupt', 'missing')), 0) AS bad,
+              COALESCE(SUM(verify_status = 'source-rot'), 0) AS source_rot
+         FROM files`,
+    ),
+    future: db.prepare('UPDATE files SET verified_at = NULL WHERE verified_at > ?'),
+    setVerified: db.prepare('UPDATE files SET verified_at = ?, verify_status = ? WHERE dir = ? AND name = ?'),
+  };
+}
+
+function stmts(store: ManifestStore) {
+  const db = store.database;
+  let s = statements.get(db);
+  if (!s) {
+    s = prepare(db);
+    statements.set(db, s);
+  }
+  return s;
+}
+
+/**
+ * The next page in scrub order: never-verified rows first (by dir, name), then rows verified
+ * before `beforeMs`, oldest first, ties by (dir, name) bytes. Rows stamped during this run carry
+ * times >= beforeMs, so a run never picks a row twice.
+ */
+export function pageOldestFirst(store: ManifestStore, beforeMs: number, after: PageCursor | null, limit: number): KeyedRow[] {
+  const s = stmts(store);
+  const rows: RawRow[] = [];
+  if (after === null || after.verifiedAtMs === null) {
+    const page = (after === null ? s.neverFirst.all(limit) : s.neverNext.all(after.dir, after.name, limit)) as RawRow[];
+    rows.push(...page);
+    if (rows.length === limit) return rows.map(keyed);
+    // The never-verified rows ran out inside this page: continue with the oldest verified.
+    rows.push(...(s.oldestFirst.all(beforeMs, limit - rows.length) as RawRow[]));
+    return rows.map(keyed);
+  }
+  return (s.oldestNext.all(beforeMs, after.verifiedAtMs, after.dir, after.name, limit) as RawRow[]).map(keyed);
+}
+
+/** The next page in (dir, name) order: every row, for verify and export. */
+export function pageByPath(store: ManifestStore, after: { dir: Buffer; name: Buffer } | null, limit: number): KeyedRow[] {
+  const s = stmts(store);
+  const page = (after === null ? s.pathFirst.all(limit) : s.pathNext.all(after.dir, after.name, limit)) as RawRow[];
+  return page.map(keyed);
+}
+
+export function cursorOf(row: KeyedRow): PageCursor {
+  return { verifiedAtMs: row.verifiedAtMs, dir: row.dir, name: row.name };
+}
+
+/** The names recorded for one directory ('' = root), sorted by bytes: for finding unmanifested files. */
+export function namesInDir(store: ManifestStore, dir: Buffer): Buffer[] {
+  return (stmts(store).namesInDir.all(dir) as { name: Buffer }[]).map((r) => r.name);
+}
+
+export interface CoverageCounts {
+  files: number;
+  bytes: number;
+  neverVerified: number;
+  /** Rows verified at or after sinceMs. */
+  verifiedSince: number;
+  oldestVerifiedAtMs: number | null;
+  /** Rows whose last verification found them corrupt or missing. */
+  standingBad: number;
+  standingSourceRot: number;
+}
+
+/** One pass over the covering index (no table reads). */
+export function coverageCounts(store: ManifestStore, sinceMs: number): CoverageCounts {
+  const r = stmts(store).coverage.get(sinceMs) as Record<string, bigint | null>;
+  const n = (v: bigint | null | undefined) => Number(v ?? 0n);
+  return {
+    files: n(r.files),
+    bytes: n(r.bytes),
+    neverVerified: n(r.never),
+    verifiedSince: n(r.recent),
+    oldestVerifiedAtMs: r.oldest === null || r.oldest === undefined ? null : Number(r.oldest),
+    standingBad: n(r.bad),
+    standingSourceRot: n(r.source_rot),
+  };
+}
+
+/**
+ * Verification times in the future (the clock was wrong when they were written) would keep those
+ * rows out of the rotation until the clock catches up. Treat them as never verified: that only
+ * ever makes a scrub check more, never less. Returns how many rows were reset.
+ */
+export function resetFutureVerifications(store: ManifestStore, nowMs: number): number {
+  return stmts(store).future.run(nowMs).changes;
+}
+
+/** A repaired file: its row now describes the fresh copy, verified now. */
+export function recordRepair(
+  store: ManifestStore,
+  row: { path: Buffer; sizeBytes: number; mtimeNs: bigint; hash: string },
+  atMs: number,
+): void {
+  store.upsert({ ...row, hashedAtMs: atMs });
+  store.setVerified(row.path, atMs, 'repaired');
+}
+
+/** Records a verification by the row's exact key (a malformed row's path may not split back to it). */
+export function setVerifiedByKey(store: ManifestStore, key: { dir: Buffer; name: Buffer }, atMs: number, status: VerifyStatus): void {
+  const s = stmts(store);
+  s.setVerified.run(atMs, status, key.dir, key.name);
+}

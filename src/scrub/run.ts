@@ -1,0 +1,276 @@
+// One scrub (a rotating sample, oldest verification first) or verify (every row, plus files the
+// manifest does not know). Reads the manifest a page at a time, checks each file, and records each
+// batch of outcomes in one transaction, so a killed run keeps what it verified.
+import { performance } from 'node:perf_hooks';
+import { SLASH, displayPath, joinPath, toBuffer, trimSlashes } from '../engine/bytes.js';
+import { ManifestError, ManifestStore } from '../manifest/store.js';
+import {
+  coverageCounts,
+  cursorOf,
+  namesInDir,
+  pageByPath,
+  pageOldestFirst,
+  recordRepair,
+  resetFutureVerifications,
+  setVerifiedByKey,
+  type KeyedRow,
+  type PageCursor,
+} from '../manifest/queries.js';
+import { walkTree } from '../manifest/tree.js';
+import { RootedTree, unsafeKeyReason } from './safe-path.js';
+import { checkBackup, checkSource, decide, repair, type SourceState } from './verify.js';
+import { sampleSize, stopBefore, type Budget, type Percent } from './select.js';
+import { coverageFrom, coverageSinceMs, emptyCounts, type Finding, type ScrubReport } from './report.js';
+
+export interface SourceMapping {
+  /** The directory that was mirrored into TARGET/prefix. */
+  root: string;
+  /** Where its copy lives, relative to TARGET ('' = TARGET itself), '/'-separated. */
+  prefix: string;
+}
+
+export type ScrubEvent =
+  | { kind: 'start'; mode: 'scrub' | 'verify'; rowsInManifest: number; filesPlanned: number }
+  | { kind: 'progress'; filesDone: number; filesPlanned: number; bytesDone: number }
+  /** verify's second pass: looking for files the manifest does not know. */
+  | { kind: 'walk' }
+  | { kind: 'finding'; finding: Finding }
+  | { kind: 'notice'; message: string };
+
+export interface ScrubOptions {
+  /** Mirror root holding .home-lab/manifest.db. */
+  target: string;
+  mode: 'scrub' | 'verify';
+  /** scrub: share of rows per run (default 1 %). */
+  percent?: Percent;
+  /** scrub: stop before a file that would take the bytes checked past this. */
+  maxBytes?: number | null;
+  /** scrub: start no new file after this long. */
+  maxDurationMs?: number | null;
+  /** Where the files came from: enables repair of backup rot and detection of source rot. */
+  sources?: SourceMapping[];
+  /** Wall clock, ms since the epoch: verification stamps and coverage. Passed in so tests control it. */
+  now?: () => number;
+  /** Monotonic ms: duration, throughput and the time budget. */
+  elapsedMs?: () => number;
+  onEvent?: (event: ScrubEvent) => void;
+  /** chown repaired files to the source's owner (rsync -a does when root). Default: running as root. */
+  chown?: boolean;
+  /** Rows read per page and recorded per transaction at most. */
+  pageRows?: number;
+  /** Findings kept for the report; the rest are counted. */
+  maxFindings?: number;
+}
+
+const DEFAULT_PERCENT: Percent = { num: 1n, den: 1n };
+// A transaction also ends after this many bytes were read, so a page of big files is not lost whole.
+const FLUSH_BYTES = 256 * 1024 * 1024;
+
+interface PendingWrite {
+  row: KeyedRow;
+  status: 'ok' | 'corrupt' | 'missing' | 'source-rot' | 'repaired';
+  repaired?: { sizeBytes: number; mtimeNs: bigint; hash: string };
+}
+
+function isCorruption(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB');
+}
+
+/** Opens the manifest and runs; a manifest that turns out corrupt mid-run is named like a bad open. */
+export async function runScrub(options: ScrubOptions): Promise<ScrubReport> {
+  const store = ManifestStore.open(options.target);
+  try {
+    return await run(store, options);
+  } catch (error) {
+    if (isCorruption(error)) {
+      throw new ManifestError(
+        `the manifest ${store.file} is corrupt (${(error as Error).message}). It was left untouched; run ` +
+          `\`home-lab manifest rebuild --force ${options.target}\` to move it aside and rehash the files into a new one.`,
+        store.file,
+      );
+    }
+    throw error;
+  } finally {
+    store.close();
+  }
+}
+
+function sourceFor(sources: { tree: RootedTree; prefix: Buffer }[], path: Buffer): { tree: RootedTree; rel: Buffer } | null {
+  let best: { tree: RootedTree; prefix: Buffer } | null = null;
+  for (const s of sources) {
+    const p = s.prefix;
+    const matches = p.length === 0 || (path.length > p.length && path[p.length] === SLASH && path.subarray(0, p.length).equals(p));
+    if (matches && (best === null || p.length > best.prefix.length)) best = s;
+  }
+  if (best === null) return null;
+  return { tree: best.tree, rel: best.prefix.length === 0 ? path : path.subarray(best.prefix.length + 1) };
+}
+
+async function run(store: ManifestStore, o: ScrubOptions): Promise<ScrubReport> {
+  const now = o.now ?? Date.now;
+  const elapsed = o.elapsedMs ?? (() => performance.now());
+  const emit = o.onEvent ?? (() => {});
+  const pageRows = o.pageRows ?? 256;
+  const maxFindings = o.maxFindings ?? 1000;
+  const chown = o.chown ?? process.getuid?.() === 0;
+  const buffer = Buffer.allocUnsafe(1024 * 1024);
+  const target = new RootedTree(o.target);
+  const sources = (o.sources ?? []).map((s) => ({ tree: new RootedTree(s.root), prefix: trimSlashes(toBuffer(s.prefix.replace(/^\/+/, ''))) }));
+
+  const startedAtMs = now();
+  const t0 = elapsed();
+  const futureReset = resetFutureVerifications(store, startedAtMs);
+  const rowsInManifest = store.count().files;
+  const planned = o.mode === 'verify' ? rowsInManifest : sampleSize(rowsInManifest, o.percent ?? DEFAULT_PERCENT);
+  const budget: Budget = {
+    maxFiles: planned,
+    maxBytes: o.mode === 'scrub' ? (o.maxBytes ?? null) : null,
+    maxDurationMs: o.mode === 'scrub' ? (o.maxDurationMs ?? null) : null,
+  };
+  emit({ kind: 'start', mode: o.mode, rowsInManifest, filesPlanned: planned });
+
+  const counts = emptyCounts();
+  const findings: Finding[] = [];
+  let findingsOmitted = 0;
+  let filesDone = 0;
+  let bytesDone = 0;
+  let sourceBytes = 0;
+  const found = (finding: Finding) => {
+    if (findings.length < maxFindings) findings.push(finding);
+    else findingsOmitted++;
+    emit({ kind: 'finding', finding });
+  };
+
+  let pending: PendingWrite[] = [];
+  let pendingBytes = 0;
+  const flush = () => {
+    if (pending.length === 0) return;
+    // Stamps never go below the run's start: selection reads rows verified before it.
+    const at = Math.max(now(), startedAtMs);
+    const batch = pending;
+    store.transaction(() => {
+      for (const w of batch) {
+        if (w.repaired) recordRepair(store, { path: w.row.path, ...w.repaired }, at);
+        else setVerifiedByKey(store, w.row, at, w.status);
+      }
+    });
+    pending = [];
+    pendingBytes = 0;
+  };
+
+  const checkRow = (row: KeyedRow) => {
+    const malformed = unsafeKeyReason(row.dir, row.name);
+    if (malformed !== null) {
+      counts.unsafe++;
+      found({ kind: 'unsafe', path: row.path, detail: `unsafe path in the manifest: ${malformed}; not read` });
+      return pending.push({ row, status: 'corrupt' });
+    }
+    const backup = checkBackup(target, row, buffer);
+    bytesDone += backup.bytesRead;
+    pendingBytes += backup.bytesRead;
+    let source: SourceState = { kind: 'none' };
+    const src = backup.state.kind === 'unsafe' ? null : sourceFor(sources, row.path);
+    if (src !== null) {
+      const s = checkSource(src.tree, src.rel, row, buffer);
+      source = s.state;
+      sourceBytes += s.bytesRead;
+      pendingBytes += s.bytesRead;
+      if (source.kind === 'changed' || source.kind === 'gone') counts.sourceSkipped++;
+    }
+    const d = decide(backup.state, source);
+    if (d.action === 'repair' && source.kind === 'good' && backup.full !== null) {
+      const r = repair(row, backup.full, source, buffer, chown);
+      if (r.ok) {
+        counts.repaired++;
+        found({ kind: 'repaired', path: row.path, detail: `${d.was}; repaired from the source` });
+        return pending.push({ row, status: 'repaired', repaired: { sizeBytes: r.sizeBytes, mtimeNs: r.mtimeNs, hash: r.hash } });
+      }
+      const kind = backup.state.kind === 'missing' ? 'missing' : 'corrupt';
+      counts[kind]++;
+      found({ kind, path: row.path, detail: `${d.was}; ${r.error}` });
+      return pending.push({ row, status: kind });
+    }
+    if (d.action === 'repair') throw new Error('bug: repair decided without a good source');
+    if (d.status === 'ok') {
+      counts.ok++;
+      return pending.push({ row, status: 'ok' });
+    }
+    if (d.finding === 'unsafe') counts.unsafe++;
+    else if (d.finding === 'source-rot') counts.sourceRot++;
+    else counts[d.finding]++;
+    found({ kind: d.finding, path: row.path, detail: d.detail });
+    return pending.push({ row, status: d.status });
+  };
+
+  let stoppedBy: ScrubReport['stoppedBy'] = 'end';
+  let cursor: PageCursor | null = null;
+  outer: for (;;) {
+    const limit = o.mode === 'scrub' ? Math.min(pageRows, planned - filesDone) : pageRows;
+    if (limit <= 0) {
+      stoppedBy = 'count';
+      break;
+    }
+    const page = o.mode === 'scrub' ? pageOldestFirst(store, startedAtMs, cursor, limit) : pageByPath(store, cursor, limit);
+    if (page.length === 0) break;
+    for (const row of page) {
+      const stop = stopBefore(budget, { filesDone, bytesDone, elapsedMs: elapsed() - t0 }, row.sizeBytes);
+      if (stop !== null) {
+        stoppedBy = stop;
+        break outer;
+      }
+      checkRow(row);
+      filesDone++;
+      if (pendingBytes >= FLUSH_BYTES) flush();
+      emit({ kind: 'progress', filesDone, filesPlanned: planned, bytesDone });
+    }
+    flush();
+    cursor = cursorOf(page[page.length - 1] as KeyedRow);
+    // Let timers (progress bar) and signals run between pages.
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  flush();
+  if (o.mode === 'scrub' && stoppedBy === 'end' && filesDone >= planned) stoppedBy = 'count';
+
+  if (o.mode === 'verify') {
+    emit({ kind: 'walk' });
+    for (const listing of walkTree(o.target)) {
+      if (listing.error !== null) {
+        emit({ kind: 'notice', message: `cannot list ${listing.dir.length ? displayPath(listing.dir) : '.'} under TARGET: ${listing.error}; files in it were not checked for manifest entries` });
+        continue;
+      }
+      const known = namesInDir(store, listing.dir);
+      let k = 0;
+      for (const e of listing.entries) {
+        if (e.type !== 'file') continue;
+        while (k < known.length && Buffer.compare(known[k] as Buffer, e.name) < 0) k++;
+        if (k < known.length && (known[k] as Buffer).equals(e.name)) continue;
+        counts.unmanifested++;
+        found({ kind: 'unmanifested', path: joinPath(listing.dir, e.name), detail: 'a file the manifest does not know (never hashed): run a mirror, or `home-lab manifest rebuild`' });
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
+  const durationMs = Math.max(0, elapsed() - t0);
+  const endMs = Math.max(now(), startedAtMs);
+  return {
+    mode: o.mode,
+    target: o.target,
+    sources: (o.sources ?? []).map((s) => s.root),
+    startedAtMs,
+    durationMs,
+    rowsInManifest,
+    filesPlanned: planned,
+    filesChecked: filesDone,
+    bytesChecked: bytesDone,
+    sourceBytesRead: sourceBytes,
+    throughputBytesPerSec: durationMs > 0 ? Math.round(((bytesDone + sourceBytes) * 1000) / durationMs) : 0,
+    stoppedBy,
+    counts,
+    findings,
+    findingsOmitted,
+    futureVerificationsReset: futureReset,
+    coverage: coverageFrom(coverageCounts(store, coverageSinceMs(endMs)), endMs),
+  };
+}

@@ -1,0 +1,85 @@
+// A manifest row names a file by a path relative to a root. The manifest lives on a disk that may
+// have been tampered with or damaged, so a row is never trusted to stay inside the root: a path that
+// is absolute, has '.', '..' or empty components, or holds a NUL byte is refused outright, and no
+// directory on the way to the file may be a symlink (O_NOFOLLOW only guards the last component).
+import fs from 'node:fs';
+import { SLASH, displayPath, joinPath, toBuffer, trimSlashes } from '../engine/bytes.js';
+
+/** Why a manifest path cannot be used, or null when it is a plain relative path. Pure. */
+export function unsafePathReason(p: Buffer): string | null {
+  if (p.length === 0) return 'empty path';
+  if (p[0] === SLASH) return 'absolute path';
+  if (p.includes(0)) return 'path contains a NUL byte';
+  let start = 0;
+  for (let i = 0; i <= p.length; i++) {
+    if (i < p.length && p[i] !== SLASH) continue;
+    const len = i - start;
+    if (len === 0) return 'empty path component (// or a trailing /)';
+    if (len === 1 && p[start] === 0x2e) return "'.' path component";
+    if (len === 2 && p[start] === 0x2e && p[start + 1] === 0x2e) return "'..' path component";
+    start = i + 1;
+  }
+  return null;
+}
+
+export type Resolved =
+  | { ok: true; full: Buffer }
+  /** unsafe: the row's path; blocked: a directory on the way is a symlink or not a directory. */
+  | { ok: false; kind: 'unsafe' | 'missing' | 'blocked'; reason: string };
+
+// Enough for the directories a page of rows touches; cleared when full (no LRU bookkeeping needed).
+const MAX_CACHED_DIRS = 4096;
+
+/**
+ * Turns manifest paths into absolute Buffer paths under one root, checking every directory on the
+ * way with lstat (cached per directory for the life of this object, i.e. one run).
+ */
+export class RootedTree {
+  readonly root: Buffer;
+  private readonly goodDirs = new Set<string>();
+
+  constructor(root: string | Buffer) {
+    this.root = trimSlashes(toBuffer(root));
+  }
+
+  resolve(rel: Buffer): Resolved {
+    const unsafe = unsafePathReason(rel);
+    if (unsafe !== null) return { ok: false, kind: 'unsafe', reason: `unsafe path in the manifest: ${unsafe}` };
+    let at = rel.indexOf(SLASH);
+    while (at >= 0) {
+      const dir = rel.subarray(0, at);
+      const key = dir.toString('latin1');
+      if (!this.goodDirs.has(key)) {
+        let st: fs.Stats;
+        try {
+          st = fs.lstatSync(joinPath(this.root, dir));
+        } catch (error) {
+          const code = (error as NodeJS.ErrnoException).code;
+          if (code === 'ENOENT') return { ok: false, kind: 'missing', reason: 'its directory is gone' };
+          if (code === 'ENOTDIR') return { ok: false, kind: 'blocked', reason: 'a parent is not a directory' };
+          return { ok: false, kind: 'blocked', reason: `a parent directory is unreadable (${code ?? 'EIO'})` };
+        }
+        if (st.isSymbolicLink()) return { ok: false, kind: 'blocked', reason: `${displayPath(dir)} is a symlink, not a directory (never followed)` };
+        if (!st.isDirectory()) return { ok: false, kind: 'blocked', reason: `${displayPath(dir)} is not a directory` };
+        if (this.goodDirs.size >= MAX_CACHED_DIRS) this.goodDirs.clear();
+        this.goodDirs.add(key);
+      }
+      at = rel.indexOf(SLASH, at + 1);
+    }
+    return { ok: true, full: joinPath(this.root, rel) };
+  }
+}
+
+/**
+ * A row's key must join back to exactly its path: a name with a '/', an empty or dot name, or a
+ * directory that is not a safe relative path would make the row point somewhere else. Pure.
+ */
+export function unsafeKeyReason(dir: Buffer, name: Buffer): string | null {
+  if (name.length === 0) return 'empty file name';
+  if (name.includes(SLASH)) return "file name contains '/'";
+  if (dir.length > 0) {
+    const d = unsafePathReason(dir);
+    if (d !== null) return d;
+  }
+  return unsafePathReason(name);
+}
