@@ -19,20 +19,22 @@ test('evaluateDeletions: table of plans and limits', () => {
     { name: 'allow permits everything', plan: plan(900_000, 1_000_000, 1), limits: { allow: true }, ok: true },
     // Defaults: max(1000, 10 % of destination).
     { name: 'default: 1000 of a small tree is allowed', plan: plan(1000, 1500, 500), limits: none, ok: true },
-    { name: 'default: 1001 of a small tree is refused', plan: plan(1001, 1500, 499), limits: none, ok: false, mentions: ['1,001 files', 'default limit of 1,000 files', '--allow-deletions'] },
+    { name: 'default: 1001 of a small tree is refused', plan: plan(1001, 1500, 499), limits: none, ok: false, mentions: ['1,001 files', 'default limit of 1,000 files (1,000 files or 10 % of the destination, whichever is larger', '--allow-deletions'] },
     { name: 'default: 10 % of a big tree is allowed', plan: plan(20_000, 200_000, 180_000), limits: none, ok: true },
     { name: 'default: over 10 % of a big tree is refused', plan: plan(20_001, 200_000, 180_000), limits: none, ok: false, mentions: ['default limit of 20,000 files', '10 %'] },
-    // Explicit limits replace the defaults; each applies on its own.
+    // Given limits replace the defaults; one alone applies alone; both: the larger applies (as the config gives them).
     { name: 'maxFiles under', plan: plan(5, 1000, 995), limits: { allow: false, maxFiles: 5 }, ok: true },
-    { name: 'maxFiles over', plan: plan(6, 1000, 994), limits: { allow: false, maxFiles: 5 }, ok: false, mentions: ['limit of 5 files (--max-delete)'] },
+    { name: 'maxFiles over', plan: plan(6, 1000, 994), limits: { allow: false, maxFiles: 5 }, ok: false, mentions: ['limit of 5 files (--max-delete;'] },
     { name: 'maxFiles 0 refuses any deletion', plan: plan(1, 1000, 999), limits: { allow: false, maxFiles: 0 }, ok: false },
     { name: 'maxFiles alone ignores the share', plan: plan(900, 1000, 100), limits: { allow: false, maxFiles: 1000 }, ok: true },
     { name: 'maxPercent under', plan: plan(50, 1000, 950), limits: { allow: false, maxPercent: 5 }, ok: true },
-    { name: 'maxPercent over', plan: plan(51, 1000, 949), limits: { allow: false, maxPercent: 5 }, ok: false, mentions: ['5.1 %', 'limit of 5 % (--max-delete-percent)'] },
+    { name: 'maxPercent over', plan: plan(51, 1000, 949), limits: { allow: false, maxPercent: 5 }, ok: false, mentions: ['5.1 %', 'limit of 50 files (5 % of the destination, --max-delete-percent;'] },
     { name: 'maxPercent alone ignores the count', plan: plan(5000, 100_000, 95_000), limits: { allow: false, maxPercent: 5 }, ok: true },
-    { name: 'both given: count hit', plan: plan(11, 1000, 989), limits: { allow: false, maxFiles: 10, maxPercent: 50 }, ok: false, mentions: ['--max-delete)'] },
-    { name: 'both given: share hit', plan: plan(9, 10, 1), limits: { allow: false, maxFiles: 10, maxPercent: 50 }, ok: false, mentions: ['90 %', '--max-delete-percent'] },
-    { name: 'both given: neither hit', plan: plan(5, 10, 5), limits: { allow: false, maxFiles: 10, maxPercent: 50 }, ok: true },
+    { name: 'maxPercent 0 refuses any deletion', plan: plan(1, 1000, 999), limits: { allow: false, maxPercent: 0 }, ok: false },
+    { name: 'both: count over, share under: the larger (share) applies', plan: plan(11, 1000, 989), limits: { allow: false, maxFiles: 10, maxPercent: 50 }, ok: true },
+    { name: 'both: share over, count under: the larger (count) applies', plan: plan(9, 10, 1), limits: { allow: false, maxFiles: 10, maxPercent: 50 }, ok: true },
+    { name: 'both over', plan: plan(11, 12, 1), limits: { allow: false, maxFiles: 10, maxPercent: 50 }, ok: false, mentions: ['limit of 10 files (10 files or 50 % of the destination, whichever is larger;', '91.7 %'] },
+    { name: 'config defaults given explicitly behave as the defaults', plan: plan(20_001, 200_000, 180_000), limits: { allow: false, maxFiles: 1000, maxPercent: 10 }, ok: false, mentions: ['limit of 20,000 files'] },
     { name: 'allow overrides explicit limits', plan: plan(11, 12, 1), limits: { allow: true, maxFiles: 1, maxPercent: 1 }, ok: true },
   ];
   for (const c of cases) {

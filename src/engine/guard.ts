@@ -7,11 +7,11 @@
 // 2. An empty source (no regular files) against a destination that has files: always refused, even
 //    with --allow-deletions. That is the unmounted-disk case; no owner means to mirror "nothing".
 // 3. --allow-deletions (limits.allow): allowed.
-// 4. Limits given explicitly (--max-delete N, --max-delete-percent P, or their config keys): each
-//    one given applies on its own; the run is refused when any of them is exceeded.
-// 5. No limit given: the default limit is 1,000 files or 10 % of the destination's files, whichever
-//    is larger. So a small tree may lose up to 1,000 files a night, a big tree up to a tenth of itself,
-//    and a refusal means something unusual happened.
+// 4. The limit is maxFiles files or maxPercent % of the destination's files, whichever is larger;
+//    when only one of them is given (--max-delete N or --max-delete-percent P alone), only that one
+//    applies; when neither is given, the defaults are 1,000 files and 10 %. So by default a small tree
+//    may lose up to 1,000 files a night and a big tree up to a tenth of itself, and a refusal means
+//    something unusual happened. (The config's deletions.maxFiles/maxPercent always give both.)
 import type { DeletionLimits } from './types.js';
 
 export const DEFAULT_MAX_DELETE_FILES = 1000;
@@ -56,28 +56,23 @@ export function evaluateDeletions(plan: DeletionPlan, limits: DeletionLimits): G
   const percent = plan.destFiles > 0 ? (plan.files * 100) / plan.destFiles : 100;
   const share = `${formatPercent(percent)} of the destination's ${count(plan.destFiles)} files`;
   const confirm = `${CONFIRM} If these deletions are intended, rerun with --allow-deletions.`;
-  const explicit = limits.maxFiles !== undefined || limits.maxPercent !== undefined;
-
-  if (explicit) {
-    if (limits.maxFiles !== undefined && plan.files > limits.maxFiles) {
-      return refuse(`refusing to delete ${what}, ${share}: over the limit of ${count(limits.maxFiles)} files (--max-delete).${where} ${confirm}`);
-    }
-    if (limits.maxPercent !== undefined && percent > limits.maxPercent) {
-      return refuse(`refusing to delete ${what}, ${share}: over the limit of ${formatPercent(limits.maxPercent)} (--max-delete-percent).${where} ${confirm}`);
-    }
-    return { ok: true };
-  }
-
-  const byPercent = Math.floor((plan.destFiles * DEFAULT_MAX_DELETE_PERCENT) / 100);
-  const limit = Math.max(DEFAULT_MAX_DELETE_FILES, byPercent);
-  if (plan.files > limit) {
-    return refuse(
-      `refusing to delete ${what}, ${share}: over the default limit of ${count(limit)} files ` +
-        `(${count(DEFAULT_MAX_DELETE_FILES)} files or ${DEFAULT_MAX_DELETE_PERCENT} % of the destination, whichever is larger; ` +
-        `set --max-delete / --max-delete-percent to change it).${where} ${confirm}`,
-    );
-  }
-  return { ok: true };
+  const given = limits.maxFiles !== undefined || limits.maxPercent !== undefined;
+  const maxFiles = given ? limits.maxFiles : DEFAULT_MAX_DELETE_FILES;
+  const maxPercent = given ? limits.maxPercent : DEFAULT_MAX_DELETE_PERCENT;
+  const byPercent = maxPercent === undefined ? undefined : Math.floor((plan.destFiles * maxPercent) / 100);
+  const limit = Math.max(maxFiles ?? 0, byPercent ?? 0);
+  if (plan.files <= limit) return { ok: true };
+  const source = given ? '' : 'default ';
+  const rule =
+    maxFiles !== undefined && maxPercent !== undefined
+      ? `${count(maxFiles)} files or ${formatPercent(maxPercent)} of the destination, whichever is larger`
+      : maxFiles !== undefined
+        ? '--max-delete'
+        : `${formatPercent(maxPercent as number)} of the destination, --max-delete-percent`;
+  return refuse(
+    `refusing to delete ${what}, ${share}: over the ${source}limit of ${count(limit)} files (${rule}; ` +
+      `set --max-delete / --max-delete-percent to change it).${where} ${confirm}`,
+  );
 }
 
 /** The directories losing the most files, most first, ties by name (deterministic output). */
