@@ -1,6 +1,497 @@
-// Placeholder while the engine is being written (replaced in the next commits).
-import type { MirrorOptions, MirrorResult } from './types.js';
+// The mirror: makes DST an exact copy of the contents of SRC (rsync -a --delete), hashing every byte
+// it copies into the manifest. Walks both trees one directory at a time in sorted order (memory is
+// bounded by the largest directory), sends copies to the worker pool, and runs deletions last, only
+// when nothing failed and the guard allows. See DESIGN.md, "Data flow of one mirror".
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { FatalError } from '../errors.js';
+import { ManifestStore, MANIFEST_DIR, type ManifestRow } from '../manifest/store.js';
+import { displayPath, joinPath, toBuffer, trimSlashes } from './bytes.js';
+import { TEMP_PREFIX } from './copy-file.js';
+import type { Entry } from './entry.js';
+import { compileExcludes, type ExcludeMatcher } from './exclude.js';
+import { evaluateDeletions } from './guard.js';
+import { listDirectory, statEntry } from './walk.js';
+import { planDirectory, type Action } from './plan.js';
+import { attrsEqual } from './compare.js';
+import { countTree, createNonRegular, removeEntry, setAttrs } from './apply.js';
+import { CopyPool } from './pool.js';
+import type { Task, TaskResult } from './tasks.js';
+import type { ItemAction, MirrorEvent, MirrorOptions, MirrorResult } from './types.js';
 
-export async function mirror(_options: MirrorOptions): Promise<MirrorResult> {
-  throw new Error('mirror engine not written yet');
+const MANIFEST_NAME = Buffer.from(MANIFEST_DIR);
+const TEMP_NAME = Buffer.from(TEMP_PREFIX);
+const PROGRESS_INTERVAL_MS = 200;
+
+interface PendingDir {
+  rel: Buffer;
+  src: Entry;
+  /** Created by this run (or would be, in a dry run): nothing to list at DST. */
+  created: boolean;
+  /** The directory at DST as the parent's listing saw it (null for the root or a new one). */
+  dst: Entry | null;
+}
+
+interface Deletion {
+  rel: Buffer;
+  entry: Entry;
+  files: number;
+  bytes: number;
+}
+
+export async function mirror(options: MirrorOptions): Promise<MirrorResult> {
+  const now = options.now ?? Date.now;
+  const startedMs = now();
+  const srcRoot = resolveRoot(options.src);
+  const dstRoot = resolveRoot(options.dst);
+  const rootEntry = checkSource(srcRoot, options.src);
+  prepareDestination(dstRoot, options.dst, options.dryRun);
+  const matcher = compileExcludes(options.excludes);
+  const manifestTarget = options.manifest ?? { root: options.dst, prefix: '' };
+  let store: ManifestStore | null = null;
+  if (!options.dryRun) {
+    try {
+      store = ManifestStore.open(manifestTarget.root, { create: true });
+    } catch (error) {
+      throw new FatalError(`cannot open the manifest: ${(error as Error).message}`);
+    }
+  }
+  const run = new MirrorRun(options, srcRoot, dstRoot, matcher, store, toBuffer(manifestTarget.prefix), now);
+  try {
+    store?.begin();
+    await run.walk(rootEntry);
+    await run.finish();
+    if (store) {
+      // The manifest is committed only once the data it describes is on disk.
+      syncFilesystem(dstRoot);
+      store.commit();
+    }
+  } finally {
+    await run.close();
+    store?.close();
+  }
+  return run.result(now() - startedMs);
+}
+
+function resolveRoot(p: string): Buffer {
+  return trimSlashes(toBuffer(path.resolve(p)));
+}
+
+function checkSource(srcRoot: Buffer, shown: string): Entry {
+  let st: fs.BigIntStats;
+  try {
+    st = fs.statSync(srcRoot, { bigint: true });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new FatalError(
+      code === 'ENOENT'
+        ? `source ${shown} does not exist: check the path (is its disk mounted?). Nothing was changed.`
+        : `cannot read source ${shown} (${code}): nothing was changed.`,
+    );
+  }
+  if (!st.isDirectory()) throw new FatalError(`source ${shown} is not a directory: home-lab mirrors the contents of a directory. Nothing was changed.`);
+  return {
+    name: Buffer.alloc(0), kind: 'dir', perm: Number(st.mode) & 0o7777, uid: Number(st.uid), gid: Number(st.gid),
+    sizeBytes: 0, mtimeNs: st.mtimeNs, atimeNs: st.atimeNs, rdev: 0n, linkTarget: null,
+  };
+}
+
+function prepareDestination(dstRoot: Buffer, shown: string, dryRun: boolean): void {
+  let st: fs.Stats | null = null;
+  try {
+    st = fs.lstatSync(dstRoot);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new FatalError(`cannot read destination ${shown}: ${(error as Error).message}`);
+  }
+  if (st && !st.isDirectory()) throw new FatalError(`destination ${shown} exists and is not a directory${st.isSymbolicLink() ? ' (it is a symlink, which home-lab never follows)' : ''}. Nothing was changed.`);
+  if (st || dryRun) return;
+  try {
+    fs.mkdirSync(dstRoot, { mode: 0o700 });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new FatalError(
+      code === 'ENOENT'
+        ? `cannot create destination ${shown}: its parent directory does not exist (home-lab creates only the last component). Nothing was changed.`
+        : `cannot create destination ${shown} (${code}): check that the disk is mounted and writable. Nothing was changed.`,
+    );
+  }
+}
+
+/** fsync everything on DST's filesystem (syncfs through `sync -f`), before the manifest commits. */
+function syncFilesystem(dstRoot: Buffer): void {
+  const r = spawnSync('sync', ['-f', dstRoot.toString('latin1')], { stdio: 'ignore' });
+  if (r.status !== 0) spawnSync('sync', [], { stdio: 'ignore' });
+}
+
+class MirrorRun {
+  private readonly owner = process.getuid?.() === 0;
+  private readonly pool: CopyPool | null;
+  private readonly deletions: Deletion[] = [];
+  private readonly dirFixups: { rel: Buffer; src: Entry }[] = [];
+  private readonly trashDir: Buffer | null;
+  private readonly counts = {
+    filesCopied: 0, bytesCopied: 0, filesUnchanged: 0, otherCreated: 0, filesDeleted: 0, bytesDeleted: 0, filesRehashed: 0,
+    filesSeen: 0, filesDone: 0, bytesQueued: 0, srcFiles: 0, dstFiles: 0,
+  };
+  private readonly failed: { path: Buffer; error: string }[] = [];
+  private deletionsSkipped: string | null = null;
+  private refused = false;
+  private lastProgressMs = 0;
+
+  constructor(
+    private readonly options: MirrorOptions,
+    private readonly srcRoot: Buffer,
+    private readonly dstRoot: Buffer,
+    private readonly matcher: ExcludeMatcher,
+    private readonly store: ManifestStore | null,
+    private readonly prefix: Buffer,
+    private readonly now: () => number,
+  ) {
+    this.pool = options.dryRun ? null : new CopyPool(Math.max(1, options.jobs));
+    this.trashDir = options.trashDir ? toBuffer(options.trashDir) : null;
+  }
+
+  async walk(root: Entry): Promise<void> {
+    let dstRoot: Entry | null = null;
+    try {
+      dstRoot = statEntry(this.dstRoot, Buffer.alloc(0));
+    } catch {
+      // a dry run into a destination that does not exist yet
+    }
+    const stack: PendingDir[] = [{ rel: Buffer.alloc(0), src: root, created: dstRoot === null, dst: dstRoot }];
+    while (stack.length > 0) {
+      if (this.pool) await this.pool.ready();
+      const dir = stack.pop() as PendingDir;
+      const subdirs = this.processDirectory(dir);
+      for (let k = subdirs.length - 1; k >= 0; k--) stack.push(subdirs[k] as PendingDir);
+      this.progress(false);
+    }
+  }
+
+  /** Plans and starts the work of one directory; returns its subdirectories to visit, in order. */
+  private processDirectory(dir: PendingDir): PendingDir[] {
+    const atRoot = dir.rel.length === 0;
+    const keep = (name: Buffer, isDir: boolean) =>
+      !(atRoot && name.equals(MANIFEST_NAME)) && (this.matcher.empty || !this.matcher.isExcluded(joinPath(dir.rel, name), isDir));
+    const srcList = listDirectory(joinPath(this.srcRoot, dir.rel), keep);
+    if (!srcList.ok) {
+      this.fail(dir.rel, `${srcList.error} in the source; its contents were skipped`);
+      return [];
+    }
+    for (const f of srcList.failures) this.fail(joinPath(dir.rel, f.name), f.error);
+    let dstEntries: Entry[] = [];
+    const leftovers: Buffer[] = [];
+    if (!dir.created) {
+      const dstList = listDirectory(joinPath(this.dstRoot, dir.rel), (name, isDir) => {
+        if (name.subarray(0, TEMP_NAME.length).equals(TEMP_NAME) && !isDir) {
+          leftovers.push(name);
+          return false;
+        }
+        return keep(name, isDir);
+      });
+      if (!dstList.ok) {
+        this.fail(dir.rel, `${dstList.error} in the destination; skipped`);
+        return [];
+      }
+      dstEntries = dstList.entries;
+    }
+    for (const e of srcList.entries) if (e.kind === 'file') this.counts.srcFiles++;
+    for (const e of dstEntries) if (e.kind === 'file') this.counts.dstFiles++;
+
+    const rows = this.store ? rowsByName(this.store.listDir(joinPath(this.prefix, dir.rel))) : null;
+    const actions = planDirectory(srcList.entries, dstEntries, { checksum: this.options.checksum, owner: this.owner });
+    let touched = dir.created;
+    const subdirs: PendingDir[] = [];
+    for (const name of leftovers) {
+      // A temp file of a killed run whose name is not in SRC: remove it (not a deletion of user data).
+      if (!srcList.entries.some((e) => e.name.equals(name))) {
+        touched = true;
+        if (!this.options.dryRun) fs.rmSync(joinPath(this.dstRoot, joinPath(dir.rel, name)), { force: true });
+      }
+    }
+    for (const action of actions) {
+      const changed = this.execute(dir.rel, action, rows, subdirs);
+      touched ||= changed;
+    }
+    if (rows && rows.size > 0) this.dropOrphanRows(dir.rel, rows, srcList.entries, dstEntries);
+    // Directory attributes are set after everything inside (and the deletions) is done.
+    if (touched || dir.dst === null || !attrsEqual(dir.src, dir.dst, { checksum: false, owner: this.owner })) {
+      this.dirFixups.push({ rel: dir.rel, src: dir.src });
+    }
+    return subdirs;
+  }
+
+  /** Carries out one planned action; returns true when it changes the directory's contents. */
+  private execute(dirRel: Buffer, action: Action, rows: Map<string, ManifestRow> | null, subdirs: PendingDir[]): boolean {
+    const dry = this.options.dryRun;
+    const name = action.kind === 'extra' ? action.dst.name : action.src.name;
+    const rel = joinPath(dirRel, name);
+    const abs = joinPath(this.dstRoot, rel);
+    try {
+      switch (action.kind) {
+        case 'extra': {
+          const counted = countTree(abs, action.dst);
+          this.deletions.push({ rel, entry: action.dst, ...counted });
+          this.counts.dstFiles += action.dst.kind === 'dir' ? counted.files : 0;
+          return true;
+        }
+        case 'descend':
+          subdirs.push({ rel, src: action.src, created: false, dst: action.dst });
+          return false;
+        case 'mkdir':
+          if (action.replace) this.replace(rel, abs);
+          if (!dry) fs.mkdirSync(abs, { mode: 0o700 });
+          this.item('mkdir', rel);
+          this.counts.otherCreated++;
+          subdirs.push({ rel, src: action.src, created: true, dst: null });
+          return true;
+        case 'create':
+          if (action.replace?.kind === 'dir') this.replace(rel, abs);
+          else if (action.replace) this.dropRow(rel, rows, name);
+          if (!dry) createNonRegular(abs, action.src, this.owner);
+          this.item(action.src.kind === 'symlink' ? 'symlink' : 'special', rel);
+          this.counts.otherCreated++;
+          return true;
+        case 'attrs':
+          if (!dry) setAttrs(abs, action.src, this.owner);
+          this.item('attrs', rel);
+          if (action.src.kind === 'file') this.checkRow(rel, abs, action.src, rows, name);
+          return false;
+        case 'unchanged':
+          if (action.src.kind === 'file') {
+            this.counts.filesUnchanged++;
+            this.checkRow(rel, abs, action.src, rows, name);
+          }
+          return false;
+        case 'copy':
+          if (action.replace?.kind === 'dir') this.replace(rel, abs);
+          else if (action.replace && this.trashDir && !dry) removeEntry(abs, joinPath(this.prefix, rel), this.trashDir);
+          this.startCopy(rel, abs, action.src);
+          return true;
+        case 'checksum':
+          this.startChecksum(rel, abs, action.src, action.dst, rows, name);
+          return false;
+      }
+    } catch (error) {
+      this.fail(rel, describe(error));
+      return true;
+    }
+  }
+
+  /** Removes (or trashes) an entry of another kind that stands where SRC has something else. */
+  private replace(rel: Buffer, abs: Buffer): void {
+    this.item('replace', rel);
+    if (this.options.dryRun) return;
+    removeEntry(abs, joinPath(this.prefix, rel), this.trashDir);
+    this.store?.removeTree(joinPath(this.prefix, rel));
+  }
+
+  private startCopy(rel: Buffer, abs: Buffer, src: Entry): void {
+    this.counts.filesSeen++;
+    this.counts.bytesQueued += src.sizeBytes;
+    if (this.options.dryRun) {
+      this.countCopy(rel, src.sizeBytes);
+      return;
+    }
+    const task: Task = { kind: 'copy', job: this.job(rel, abs, src) };
+    (this.pool as CopyPool).submit(task, src.sizeBytes, (r) => this.onCopied(rel, r));
+  }
+
+  private startChecksum(rel: Buffer, abs: Buffer, src: Entry, dst: Entry, rows: Map<string, ManifestRow> | null, name: Buffer): void {
+    const row = rows?.get(name.toString('latin1'));
+    if (row?.verifyStatus === 'source-rot' && row.sizeBytes === src.sizeBytes && row.mtimeNs === src.mtimeNs) {
+      // scrub found the source rotten and the backup good: never overwrite the last good copy.
+      this.notice(`kept ${displayPath(rel)}: scrub found source rot there; the backup holds the last good copy`);
+      return;
+    }
+    this.counts.filesSeen++;
+    if (this.options.dryRun) return;
+    const task: Task = { kind: 'checksum', job: this.job(rel, abs, src) };
+    (this.pool as CopyPool).submit(task, src.sizeBytes * 2, (r) => {
+      if (r.ok && !r.copied) {
+        this.counts.filesUnchanged++;
+        try {
+          if (!attrsEqual(src, dst, { checksum: true, owner: this.owner })) setAttrs(abs, src, this.owner);
+        } catch (error) {
+          this.fail(rel, describe(error));
+        }
+        if (!row || row.hash !== r.hash || row.sizeBytes !== r.sizeBytes || row.mtimeNs !== src.mtimeNs) {
+          this.store?.upsert({ path: joinPath(this.prefix, rel), sizeBytes: r.sizeBytes, mtimeNs: src.mtimeNs, hash: r.hash, hashedAtMs: this.now() });
+        }
+        this.counts.filesDone++;
+        return;
+      }
+      this.onCopied(rel, r);
+    });
+  }
+
+  private job(rel: Buffer, abs: Buffer, src: Entry) {
+    return {
+      src: joinPath(this.srcRoot, rel), dst: abs, sizeBytes: src.sizeBytes, mtimeNs: src.mtimeNs, atimeNs: src.atimeNs,
+      mode: src.perm, uid: src.uid, gid: src.gid, chown: this.owner,
+    };
+  }
+
+  private onCopied(rel: Buffer, r: TaskResult): void {
+    this.counts.filesDone++;
+    if (!r.ok) {
+      this.fail(rel, r.error);
+      return;
+    }
+    this.store?.upsert({ path: joinPath(this.prefix, rel), sizeBytes: r.sizeBytes, mtimeNs: r.mtimeNs, hash: r.hash, hashedAtMs: this.now() });
+    this.countCopy(rel, r.sizeBytes);
+    this.progress(false);
+  }
+
+  private countCopy(rel: Buffer, sizeBytes: number): void {
+    this.counts.filesCopied++;
+    this.counts.bytesCopied += sizeBytes;
+    this.item('copy', rel, sizeBytes);
+  }
+
+  /** An unchanged DST file must have a manifest row matching its size and mtime; else hash it. */
+  private checkRow(rel: Buffer, abs: Buffer, src: Entry, rows: Map<string, ManifestRow> | null, name: Buffer): void {
+    if (!rows || !this.pool) return;
+    const row = rows.get(name.toString('latin1'));
+    if (row && row.sizeBytes === src.sizeBytes && row.mtimeNs === src.mtimeNs) return;
+    this.item('rehash', rel);
+    const task: Task = { kind: 'hash', path: abs, sizeBytes: src.sizeBytes, mtimeNs: src.mtimeNs };
+    this.pool.submit(task, src.sizeBytes, (r) => {
+      if (!r.ok) {
+        this.fail(rel, `cannot hash the backup copy: ${r.error}`);
+        return;
+      }
+      this.counts.filesRehashed++;
+      this.store?.upsert({ path: joinPath(this.prefix, rel), sizeBytes: r.sizeBytes, mtimeNs: r.mtimeNs, hash: r.hash, hashedAtMs: this.now() });
+    });
+  }
+
+  private dropRow(rel: Buffer, rows: Map<string, ManifestRow> | null, name: Buffer): void {
+    if (rows?.has(name.toString('latin1'))) this.store?.removeFile(joinPath(this.prefix, rel));
+  }
+
+  /**
+   * Rows of names that are no longer regular files on either side (and are not excluded, whose DST
+   * copies are kept) describe nothing: drop them so the manifest matches the files.
+   */
+  private dropOrphanRows(dirRel: Buffer, rows: Map<string, ManifestRow>, srcEntries: Entry[], dstEntries: Entry[]): void {
+    if (this.options.dryRun) return;
+    const live = new Set<string>();
+    for (const e of srcEntries) if (e.kind === 'file') live.add(e.name.toString('latin1'));
+    for (const e of dstEntries) if (e.kind === 'file') live.add(e.name.toString('latin1'));
+    for (const [key, row] of rows) {
+      if (live.has(key)) continue;
+      const name = Buffer.from(key, 'latin1');
+      const rel = joinPath(dirRel, name);
+      if (!this.matcher.empty && this.matcher.isExcluded(rel, false)) continue;
+      this.store?.removeFile(row.path);
+    }
+  }
+
+  /** After all copies: deletions (if allowed), then directory attributes, deepest last-set first. */
+  async finish(): Promise<void> {
+    await this.pool?.drain();
+    this.applyDeletions();
+    for (let k = this.dirFixups.length - 1; k >= 0; k--) {
+      const { rel, src } = this.dirFixups[k] as { rel: Buffer; src: Entry };
+      if (this.options.dryRun) continue;
+      try {
+        setAttrs(joinPath(this.dstRoot, rel), src, this.owner);
+      } catch (error) {
+        this.fail(rel, `cannot set directory attributes: ${describe(error)}`);
+      }
+    }
+    this.progress(true);
+  }
+
+  private applyDeletions(): void {
+    if (this.options.delete === false || this.deletions.length === 0) return;
+    const files = this.deletions.reduce((n, d) => n + d.files, 0);
+    const bytes = this.deletions.reduce((n, d) => n + d.bytes, 0);
+    if (this.failed.length > 0) {
+      this.deletionsSkipped = `${this.failed.length} path(s) failed, so ${this.deletions.length} extra entr${this.deletions.length === 1 ? 'y was' : 'ies were'} not deleted (rerun once the failures are fixed)`;
+      this.notice(`deletions skipped: ${this.deletionsSkipped}`);
+      return;
+    }
+    const byDir = new Map<string, number>();
+    for (const d of this.deletions) {
+      const parent = displayPath(d.rel).split('/').slice(0, -1).join('/') || '.';
+      byDir.set(parent, (byDir.get(parent) ?? 0) + Math.max(d.files, 1));
+    }
+    const decision = evaluateDeletions(
+      { files, bytes, destFiles: this.counts.dstFiles, sourceFiles: this.counts.srcFiles, byDir },
+      this.options.deletionLimits ?? { allow: true },
+    );
+    if (!decision.ok) {
+      this.refused = true;
+      this.deletionsSkipped = decision.reason;
+      this.notice(`deletions refused: ${decision.reason}`);
+      return;
+    }
+    for (const d of this.deletions) {
+      this.item('delete', d.rel);
+      if (!this.options.dryRun) {
+        try {
+          removeEntry(joinPath(this.dstRoot, d.rel), joinPath(this.prefix, d.rel), this.trashDir);
+          this.store?.removeTree(joinPath(this.prefix, d.rel));
+        } catch (error) {
+          this.fail(d.rel, `cannot delete: ${describe(error)}`);
+          continue;
+        }
+      }
+      this.counts.filesDeleted += d.entry.kind === 'dir' ? d.files : 1;
+      this.counts.bytesDeleted += d.bytes;
+    }
+  }
+
+  private fail(rel: Buffer, error: string): void {
+    this.failed.push({ path: rel, error });
+    this.options.onEvent?.({ kind: 'failure', path: rel, error });
+  }
+
+  private item(action: ItemAction, rel: Buffer, sizeBytes?: number): void {
+    this.options.onEvent?.({ kind: 'item', action, path: rel, ...(sizeBytes === undefined ? {} : { sizeBytes }) });
+  }
+
+  private notice(message: string): void {
+    this.options.onEvent?.({ kind: 'notice', message });
+  }
+
+  private progress(force: boolean): void {
+    if (!this.options.onEvent) return;
+    const t = this.now();
+    if (!force && t - this.lastProgressMs < PROGRESS_INTERVAL_MS) return;
+    this.lastProgressMs = t;
+    const c = this.counts;
+    const event: MirrorEvent = { kind: 'progress', filesSeen: c.filesSeen, filesDone: c.filesDone, bytesQueued: c.bytesQueued, bytesDone: c.bytesCopied };
+    this.options.onEvent(event);
+  }
+
+  result(durationMs: number): MirrorResult {
+    const c = this.counts;
+    return {
+      filesCopied: c.filesCopied, bytesCopied: c.bytesCopied, filesUnchanged: c.filesUnchanged, otherCreated: c.otherCreated,
+      filesDeleted: c.filesDeleted, bytesDeleted: c.bytesDeleted, filesRehashed: c.filesRehashed,
+      failed: this.failed, deletionsSkipped: this.deletionsSkipped, refused: this.refused, dryRun: this.options.dryRun, durationMs,
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.pool?.close();
+  }
+}
+
+function rowsByName(rows: ManifestRow[]): Map<string, ManifestRow> {
+  const map = new Map<string, ManifestRow>();
+  for (const row of rows) {
+    const slash = row.path.lastIndexOf(0x2f);
+    map.set(row.path.subarray(slash + 1).toString('latin1'), row);
+  }
+  return map;
+}
+
+function describe(error: unknown): string {
+  const e = error as NodeJS.ErrnoException;
+  return e.code ? `${e.code} (${e.syscall ?? 'fs'})` : String(e.message ?? e);
 }

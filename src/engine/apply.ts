@@ -1,0 +1,90 @@
+// The small filesystem actions of a mirror, on absolute Buffer paths. Each never follows a symlink at
+// the destination: attributes are set with lchown/utimensat(AT_SYMLINK_NOFOLLOW), new entries are
+// made under a temp name and renamed over the old one, removal uses lstat-based rm.
+import fs from 'node:fs';
+import { hlfs } from '../native/hlfs.js';
+import { joinPath, splitPath } from './bytes.js';
+import { tempPathFor } from './copy-file.js';
+import { TYPE_BITS, type Entry } from './entry.js';
+
+/** Owner (when `owner`), permission bits (not on symlinks) and times to the nanosecond. */
+export function setAttrs(abs: Buffer, src: Entry, owner: boolean): void {
+  // chown first: it clears setuid/setgid, which chmod then restores.
+  if (owner) fs.lchownSync(abs, src.uid, src.gid);
+  if (src.kind !== 'symlink') fs.chmodSync(abs, src.perm);
+  hlfs.utimensat(abs, src.atimeNs, src.mtimeNs, true);
+}
+
+/** Creates a symlink or special file at a temp name beside `abs`, sets attributes, renames it over. */
+export function createNonRegular(abs: Buffer, src: Entry, owner: boolean): void {
+  const temp = tempPathFor(abs);
+  if (src.kind === 'symlink') fs.symlinkSync(src.linkTarget as Buffer, temp);
+  else if (src.kind === 'fifo' || src.kind === 'socket' || src.kind === 'char' || src.kind === 'block') {
+    hlfs.mknod(temp, TYPE_BITS[src.kind] | src.perm, src.rdev);
+  } else throw new Error(`createNonRegular: unexpected kind ${src.kind}`);
+  try {
+    setAttrs(temp, src, owner);
+    fs.renameSync(temp, abs);
+  } catch (error) {
+    fs.rmSync(temp, { force: true });
+    throw error;
+  }
+}
+
+/**
+ * Removes an entry (a whole tree for a directory) or, with a trash directory, moves it there under
+ * its relative path. Never follows symlinks (rmSync works from lstat).
+ */
+export function removeEntry(abs: Buffer, relInTrash: Buffer, trashDir: Buffer | null): void {
+  if (trashDir === null) {
+    fs.rmSync(abs, { recursive: true, force: true });
+    return;
+  }
+  let target = joinPath(trashDir, relInTrash);
+  fs.mkdirSync(splitPath(target).dir, { recursive: true, mode: 0o700 });
+  // The same path trashed twice in one day: keep both, the later one with a ~N suffix.
+  for (let n = 1; fs.existsSync(target) || isSymlink(target); n++) target = Buffer.concat([joinPath(trashDir, relInTrash), Buffer.from(`~${n}`)]);
+  fs.renameSync(abs, target);
+}
+
+function isSymlink(p: Buffer): boolean {
+  try {
+    return fs.lstatSync(p).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
+export interface TreeCount {
+  files: number;
+  bytes: number;
+}
+
+/** Counts the regular files and their bytes in a tree that is about to be deleted (for the guard). */
+export function countTree(abs: Buffer, entry: Entry): TreeCount {
+  if (entry.kind !== 'dir') return { files: entry.kind === 'file' ? 1 : 0, bytes: entry.kind === 'file' ? entry.sizeBytes : 0 };
+  const total: TreeCount = { files: 0, bytes: 0 };
+  const stack: Buffer[] = [abs];
+  while (stack.length > 0) {
+    const dir = stack.pop() as Buffer;
+    let dirents: fs.Dirent<Buffer>[];
+    try {
+      dirents = fs.readdirSync(dir, { encoding: 'buffer', withFileTypes: true });
+    } catch {
+      continue;
+    }
+    for (const d of dirents) {
+      const p = joinPath(dir, d.name);
+      if (d.isDirectory()) stack.push(p);
+      else if (d.isFile()) {
+        total.files++;
+        try {
+          total.bytes += fs.lstatSync(p).size;
+        } catch {
+          // vanished: nothing to count
+        }
+      }
+    }
+  }
+  return total;
+}
