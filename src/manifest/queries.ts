@@ -69,6 +69,10 @@ function prepare(db: Database.Database) {
               COALESCE(SUM(verify_status = 'source-rot'), 0) AS source_rot
          FROM files`,
     ),
+    plannedBytes: q(
+      `SELECT COALESCE(SUM(size), 0) AS bytes FROM
+         (SELECT size FROM files WHERE verified_at IS NULL OR verified_at < ? ORDER BY verified_at, dir, name LIMIT ?)`,
+    ),
     future: db.prepare('UPDATE files SET verified_at = NULL WHERE verified_at > ?'),
     setVerified: db.prepare('UPDATE files SET verified_at = ?, verify_status = ? WHERE dir = ? AND name = ?'),
   };
@@ -144,6 +148,12 @@ export function coverageCounts(store: ManifestStore, sinceMs: number): CoverageC
     standingBad: n(r.bad),
     standingSourceRot: n(r.source_rot),
   };
+}
+
+/** Bytes of the first `rows` rows in scrub order: the size of tonight's sample, for progress. */
+export function plannedBytes(store: ManifestStore, beforeMs: number, rows: number): number {
+  const r = stmts(store).plannedBytes.get(beforeMs, rows) as { bytes: bigint };
+  return Number(r.bytes);
 }
 
 /**

@@ -10,6 +10,7 @@ import {
   namesInDir,
   pageByPath,
   pageOldestFirst,
+  plannedBytes,
   recordRepair,
   resetFutureVerifications,
   setVerifiedByKey,
@@ -30,8 +31,9 @@ export interface SourceMapping {
 }
 
 export type ScrubEvent =
-  | { kind: 'start'; mode: 'scrub' | 'verify'; rowsInManifest: number; filesPlanned: number }
-  | { kind: 'progress'; filesDone: number; filesPlanned: number; bytesDone: number }
+  /** bytesPlanned: the sample's size (an upper bound when a budget stops the run early). */
+  | { kind: 'start'; mode: 'scrub' | 'verify'; rowsInManifest: number; filesPlanned: number; bytesPlanned: number }
+  | { kind: 'progress'; filesDone: number; filesPlanned: number; bytesDone: number; bytesPlanned: number }
   /** verify's second pass: looking for files the manifest does not know. */
   | { kind: 'walk' }
   | { kind: 'finding'; finding: Finding }
@@ -121,14 +123,16 @@ async function run(store: ManifestStore, o: ScrubOptions): Promise<ScrubReport> 
   const startedAtMs = now();
   const t0 = elapsed();
   const futureReset = resetFutureVerifications(store, startedAtMs);
-  const rowsInManifest = store.count().files;
+  const total = store.count();
+  const rowsInManifest = total.files;
   const planned = o.mode === 'verify' ? rowsInManifest : sampleSize(rowsInManifest, o.percent ?? DEFAULT_PERCENT);
+  const bytesPlanned = o.mode === 'verify' ? total.bytes : plannedBytes(store, startedAtMs, planned);
   const budget: Budget = {
     maxFiles: planned,
     maxBytes: o.mode === 'scrub' ? (o.maxBytes ?? null) : null,
     maxDurationMs: o.mode === 'scrub' ? (o.maxDurationMs ?? null) : null,
   };
-  emit({ kind: 'start', mode: o.mode, rowsInManifest, filesPlanned: planned });
+  emit({ kind: 'start', mode: o.mode, rowsInManifest, filesPlanned: planned, bytesPlanned });
 
   const counts = emptyCounts();
   const findings: Finding[] = [];
@@ -222,7 +226,7 @@ async function run(store: ManifestStore, o: ScrubOptions): Promise<ScrubReport> 
       checkRow(row);
       filesDone++;
       if (pendingBytes >= FLUSH_BYTES) flush();
-      emit({ kind: 'progress', filesDone, filesPlanned: planned, bytesDone });
+      emit({ kind: 'progress', filesDone, filesPlanned: planned, bytesDone, bytesPlanned });
     }
     flush();
     cursor = cursorOf(page[page.length - 1] as KeyedRow);

@@ -1,26 +1,12 @@
 // A manifest row names a file by a path relative to a root. The manifest lives on a disk that may
-// have been tampered with or damaged, so a row is never trusted to stay inside the root: a path that
-// is absolute, has '.', '..' or empty components, or holds a NUL byte is refused outright, and no
-// directory on the way to the file may be a symlink (O_NOFOLLOW only guards the last component).
+// have been tampered with or damaged, so a row is never trusted to stay inside the root: unsafe
+// paths are refused outright (manifest/keys.ts), and no directory on the way to the file may be a
+// symlink (O_NOFOLLOW only guards the last component).
 import fs from 'node:fs';
 import { SLASH, displayPath, joinPath, toBuffer, trimSlashes } from '../engine/bytes.js';
+import { unsafePathReason } from '../manifest/keys.js';
 
-/** Why a manifest path cannot be used, or null when it is a plain relative path. Pure. */
-export function unsafePathReason(p: Buffer): string | null {
-  if (p.length === 0) return 'empty path';
-  if (p[0] === SLASH) return 'absolute path';
-  if (p.includes(0)) return 'path contains a NUL byte';
-  let start = 0;
-  for (let i = 0; i <= p.length; i++) {
-    if (i < p.length && p[i] !== SLASH) continue;
-    const len = i - start;
-    if (len === 0) return 'empty path component (// or a trailing /)';
-    if (len === 1 && p[start] === 0x2e) return "'.' path component";
-    if (len === 2 && p[start] === 0x2e && p[start + 1] === 0x2e) return "'..' path component";
-    start = i + 1;
-  }
-  return null;
-}
+export { unsafeKeyReason, unsafePathReason } from '../manifest/keys.js';
 
 export type Resolved =
   | { ok: true; full: Buffer }
@@ -70,16 +56,3 @@ export class RootedTree {
   }
 }
 
-/**
- * A row's key must join back to exactly its path: a name with a '/', an empty or dot name, or a
- * directory that is not a safe relative path would make the row point somewhere else. Pure.
- */
-export function unsafeKeyReason(dir: Buffer, name: Buffer): string | null {
-  if (name.length === 0) return 'empty file name';
-  if (name.includes(SLASH)) return "file name contains '/'";
-  if (dir.length > 0) {
-    const d = unsafePathReason(dir);
-    if (d !== null) return d;
-  }
-  return unsafePathReason(name);
-}
