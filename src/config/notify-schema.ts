@@ -1,5 +1,6 @@
 // The notifications (`notify`) and monitoring (`monitor`) parts of the config file. config/schema.ts
-// composes these under those two keys; both default to "nothing configured" so a config without
+// composes these under those two keys (strict objects, like the rest of the file: a misspelt key
+// is an error); both default to "nothing configured" so a config without
 // them is valid (state and metrics are still written, nothing is pushed).
 //
 // Secrets never live in the config itself: tokens are read from files (tokenFile), so the config
@@ -10,14 +11,14 @@ import { z } from 'zod';
 const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });
 const seconds = z.number().nonnegative();
 
-const gotifySchema = z.object({
+const gotifySchema = z.strictObject({
   /** Base URL of the Gotify server (the part before /message), e.g. https://gotify.lan. */
   url: httpUrl,
   /** File holding the application token (sent as X-Gotify-Key). Keep it mode 0600. */
   tokenFile: z.string().min(1),
   /** Gotify priorities 0..10: clients show 1-3 quietly, 4-7 with sound, 8-10 as high priority. */
   priorities: z
-    .object({
+    .strictObject({
       success: z.number().int().min(0).max(10).default(2),
       failure: z.number().int().min(0).max(10).default(8),
     })
@@ -25,14 +26,14 @@ const gotifySchema = z.object({
   enabled: z.boolean().default(true),
 });
 
-const ntfySchema = z.object({
+const ntfySchema = z.strictObject({
   /** The topic URL messages are POSTed to, e.g. https://ntfy.sh/my-backups-x83hd. */
   url: httpUrl,
   /** Optional file holding an access token (sent as Authorization: Bearer). */
   tokenFile: z.string().min(1).optional(),
   /** ntfy priorities 1..5 (min, low, default, high, max/urgent). */
   priorities: z
-    .object({
+    .strictObject({
       success: z.number().int().min(1).max(5).default(2),
       failure: z.number().int().min(1).max(5).default(5),
     })
@@ -41,7 +42,7 @@ const ntfySchema = z.object({
 });
 
 export const notifyConfigSchema = z
-  .object({
+  .strictObject({
     gotify: gotifySchema.optional(),
     ntfy: ntfySchema.optional(),
     /** Push after a successful run too (failures are always pushed). */
@@ -61,28 +62,27 @@ export const notifyConfigSchema = z
   .prefault({});
 
 export const monitorConfigSchema = z
-  .object({
+  .strictObject({
     /**
      * Dead-man's switch, pinged at the start and end of every backup. uptime-kuma: the push URL
      * (…/api/push/TOKEN); healthchecks: the check's ping URL (…/UUID), /start and /fail appended.
      */
     push: z
-      .object({
+      .strictObject({
         kind: z.enum(['uptime-kuma', 'healthchecks']),
         url: httpUrl,
       })
       .optional(),
     /**
      * Prometheus textfile-collector file (must end in .prom; written atomically). Default:
-     * <stateDir>/home-lab.prom — point it into node_exporter's --collector.textfile.directory.
+     * <stateDir>/home-lab.prom (stateDir is the top-level config key) — point it into
+     * node_exporter's --collector.textfile.directory.
      */
     metricsFile: z
       .string()
       .min(1)
       .refine((p) => p.endsWith('.prom'), 'must end in .prom (node_exporter reads only *.prom files)')
       .optional(),
-    /** Local run state (state.json). Default: $XDG_STATE_HOME/home-lab or ~/.local/state/home-lab. */
-    stateDir: z.string().min(1).optional(),
     /**
      * Per disk name: how many days may pass between two successful backups to it before `status`
      * and the metrics flag it (the monthly disk forgotten in the drawer). Disks without an entry
