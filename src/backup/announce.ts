@@ -4,7 +4,7 @@
 // maps { ok: false } to exit code notifyFailed (8) only when the backup itself succeeded.
 //
 // Config keys used (config/notify-schema.ts): notify.{gotify,ntfy,onSuccess,healthWaitSeconds,
-// retries,backoffSeconds,timeoutSeconds}, monitor.{push,metricsFile,stateDir,rotationDays}.
+// retries,backoffSeconds,timeoutSeconds}, monitor.{push,metricsFile,rotationDays}, stateDir.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,9 +18,12 @@ import { renderReport } from './report-text.js';
 import { renderMetrics, writeMetrics } from './metrics.js';
 import { emptyState, loadState, markNotified, recordOutcome, recordStart, resolveStateDir, saveState, STATE_FILE, type RunState } from './state.js';
 
+/** The resolved Config (config/schema.ts) fits: only these keys are read. */
 export interface AnnounceConfig {
   notify: NotifyConfig;
   monitor: MonitorConfig;
+  /** Local state directory; default $XDG_STATE_HOME/home-lab or ~/.local/state/home-lab. */
+  stateDir?: string;
 }
 
 export interface AnnounceDeps {
@@ -77,7 +80,7 @@ export async function announceStart(config: AnnounceConfig, deps: AnnounceDeps, 
   if (start.dryRun) return { ok: true, errors: [] };
   const errors: string[] = [];
   const env = deps.env ?? process.env;
-  const stateDir = resolveStateDir(config.monitor.stateDir, env);
+  const stateDir = resolveStateDir(config.stateDir, env);
   const state = recordStart(loadForUpdate(stateDir, deps, errors), {
     startedAtMs: start.startedAtMs,
     pid: process.pid,
@@ -104,7 +107,7 @@ export async function announce(outcome: BackupOutcome, config: AnnounceConfig, d
   const report = renderReport(outcome, { host: deps.host ?? os.hostname() });
 
   // 1. Local state first: the most reliable record, and what status and the metrics read.
-  const stateDir = resolveStateDir(config.monitor.stateDir, env);
+  const stateDir = resolveStateDir(config.stateDir, env);
   let state = recordOutcome(loadForUpdate(stateDir, deps, errors), outcome, env.INVOCATION_ID ?? null);
   save(stateDir, state, deps, errors);
 

@@ -1,6 +1,6 @@
 // The local run state: what `home-lab status` and the metrics are built from, kept on the server
 // (not on the backup disk, which is often in a drawer). One JSON file, replaced atomically:
-//   <stateDir>/state.json, stateDir = monitor.stateDir, $XDG_STATE_HOME/home-lab or
+//   <stateDir>/state.json, stateDir = the config's stateDir, $XDG_STATE_HOME/home-lab or
 //   ~/.local/state/home-lab.
 // The record/mark functions are pure (state in, state out); load/save are the only I/O.
 import fs from 'node:fs';
@@ -68,7 +68,7 @@ export type { Coverage };
 
 export const STATE_FILE = 'state.json';
 
-export function resolveStateDir(configured: string | undefined, env: NodeJS.ProcessEnv = process.env, home = os.homedir()): string {
+export function resolveStateDir(configured: string | undefined, env: NodeJS.ProcessEnv = process.env, home = env.HOME || os.homedir()): string {
   if (configured) return path.resolve(expandHome(configured, home));
   const base = env.XDG_STATE_HOME && path.isAbsolute(env.XDG_STATE_HOME) ? env.XDG_STATE_HOME : path.join(home, '.local', 'state');
   return path.join(base, 'home-lab');
@@ -109,7 +109,7 @@ export function saveState(stateDir: string, state: RunState): { ok: true } | { o
     writeFileAtomicSync(file, JSON.stringify(state, null, 2) + '\n', { mode: 0o600, dirMode: 0o700 });
     return { ok: true };
   } catch (error) {
-    return { ok: false, error: `cannot write the run state ${file} (${(error as Error).message}): check that ${stateDir} is writable, or set monitor.stateDir` };
+    return { ok: false, error: `cannot write the run state ${file} (${(error as Error).message}): check that ${stateDir} is writable, or set stateDir in the config` };
   }
 }
 
