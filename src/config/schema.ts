@@ -214,6 +214,9 @@ export function resolveConfig(file: ConfigFile, ctx: ResolveContext): Config {
     privilege: file.privilege === 'auto' ? (ctx.uid === 0 ? 'root' : 'sudo') : file.privilege,
     services: {
       ...file.services,
+      // A program with a slash is a path (relative to the config file); a bare name is found on PATH.
+      podman: file.services.podman.includes('/') ? abs(file.services.podman) : file.services.podman,
+      systemctl: file.services.systemctl.includes('/') ? abs(file.services.systemctl) : file.services.systemctl,
       alwaysStop: file.services.alwaysStop.map((s) => ({ unit: s.unit, volumes: s.volumes.map((v) => abs(v, home)) })),
     },
     scrub: file.scrub,

@@ -2,12 +2,18 @@
 import type { Command } from 'commander';
 import type { Cli } from '../cli.js';
 import { register as mirror } from './mirror.js';
+import { register as backup } from './backup.js';
+import { register as config } from './config.js';
+import { register as demo } from './demo.js';
 import { register as status } from './status.js';
 import { register as notify } from './notify.js';
 import { register as installUnits } from './install-units.js';
 
 export function registerCommands(program: Command, cli: Cli): void {
   mirror(program, cli);
+  backup(program, cli);
+  config(program, cli);
+  demo(program, cli);
   status(program, cli);
   notify(program, cli);
   installUnits(program, cli);
