@@ -105,6 +105,18 @@ function prepareDestination(dstRoot: Buffer, shown: string, dryRun: boolean): vo
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new FatalError(`cannot read destination ${shown}: ${(error as Error).message}`);
   }
   if (st && !st.isDirectory()) throw new FatalError(`destination ${shown} exists and is not a directory${st.isSymbolicLink() ? ' (it is a symlink, which home-lab never follows)' : ''}. Nothing was changed.`);
+  if (st && !dryRun) {
+    try {
+      fs.accessSync(dstRoot, fs.constants.W_OK);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      throw new FatalError(
+        code === 'EROFS'
+          ? `destination ${shown} is on a read-only filesystem (EROFS): remount it read-write. Nothing was changed.`
+          : `destination ${shown} is not writable (${code}): check its owner and mode. Nothing was changed.`,
+      );
+    }
+  }
   if (st || dryRun) return;
   try {
     fs.mkdirSync(dstRoot, { mode: 0o700 });

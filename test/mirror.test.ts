@@ -1,0 +1,188 @@
+// The mirror's behaviour at its edges: bad roots, failures on single files (the run goes on, deletions
+// are skipped, exit code "partial"), dry runs, --checksum, killed-run leftovers, and the CLI's output.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { mirror } from '../src/engine/mirror.js';
+import type { MirrorEvent, MirrorOptions } from '../src/engine/types.js';
+import { FatalError } from '../src/errors.js';
+import { ManifestStore } from '../src/manifest/store.js';
+import { hlfs } from '../src/native/hlfs.js';
+import { tempDir, isRoot } from './helpers/tmp.js';
+import { homeLab, cliPath } from './helpers/cli.js';
+import { hashBytes } from '../src/engine/hash.js';
+
+function options(src: string, dst: string, over: Partial<MirrorOptions> = {}): MirrorOptions {
+  return { src, dst, excludes: [], checksum: false, dryRun: false, jobs: 2, ...over };
+}
+
+function write(root: string, rel: string, content: string, mtimeSec = 1_600_000_000): void {
+  const p = path.join(root, rel);
+  fs.mkdirSync(path.dirname(p), { recursive: true });
+  fs.writeFileSync(p, content);
+  const ns = BigInt(mtimeSec) * 1_000_000_000n;
+  hlfs.utimensat(Buffer.from(p), ns, ns, true);
+}
+
+test('a missing source, a source that is a file, a destination that is a file: fatal, nothing touched', async (t) => {
+  const tmp = tempDir(t);
+  write(tmp, 'file', 'x');
+  await assert.rejects(mirror(options(path.join(tmp, 'nope'), path.join(tmp, 'd1'))), (e: Error) => e instanceof FatalError && /does not exist/.test(e.message));
+  await assert.rejects(mirror(options(path.join(tmp, 'file'), path.join(tmp, 'd2'))), /is not a directory/);
+  fs.mkdirSync(path.join(tmp, 'src'));
+  await assert.rejects(mirror(options(path.join(tmp, 'src'), path.join(tmp, 'file'))), /exists and is not a directory/);
+  await assert.rejects(mirror(options(path.join(tmp, 'src'), path.join(tmp, 'no/parent'))), /parent directory does not exist/);
+  assert.deepEqual(fs.readdirSync(tmp).sort(), ['file', 'src']);
+  const cli = homeLab(['mirror', path.join(tmp, 'nope'), path.join(tmp, 'd3')]);
+  assert.equal(cli.code, 1);
+  assert.match(cli.stderr, /does not exist/);
+});
+
+test('trailing slashes do not matter: always the contents of SRC into DST', async (t) => {
+  const tmp = tempDir(t);
+  write(tmp, 'src/a', 'x');
+  await mirror(options(path.join(tmp, 'src') + '/', path.join(tmp, 'dst') + '//'));
+  assert.deepEqual(fs.readdirSync(path.join(tmp, 'dst')).sort(), ['.home-lab', 'a']);
+});
+
+test('an unreadable file: reported with its path, the run goes on, nothing deleted, exit code partial', { skip: isRoot ? false : 'needs root to drop privileges with setpriv' }, async (t) => {
+  const tmp = tempDir(t);
+  fs.chmodSync(tmp, 0o755);
+  write(tmp, 'src/ok1', 'a');
+  write(tmp, 'src/secret', 'b');
+  write(tmp, 'src/ok2', 'c');
+  fs.chmodSync(path.join(tmp, 'src/secret'), 0o000);
+  fs.mkdirSync(path.join(tmp, 'dst'));
+  write(tmp, 'dst/extra', 'keep me while something failed');
+  spawnSync('chown', ['-R', '65534:65534', path.join(tmp, 'src'), path.join(tmp, 'dst')]);
+  fs.chmodSync(path.join(tmp, 'src/secret'), 0o000);
+  // Root ignores permission bits: run as nobody so EACCES is real.
+  const run = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, cliPath, 'mirror', '--json', path.join(tmp, 'src'), path.join(tmp, 'dst')], { encoding: 'utf8' });
+  assert.equal(run.status, 3, run.stderr);
+  const summary = JSON.parse(run.stdout);
+  assert.equal(summary.filesCopied, 2);
+  assert.equal(summary.failed.length, 1);
+  assert.equal(summary.failed[0].path, 'secret');
+  assert.match(summary.failed[0].error, /EACCES/);
+  assert.match(summary.deletionsSkipped, /not deleted/);
+  assert.ok(fs.existsSync(path.join(tmp, 'dst/extra')), 'extras survive a run with failures');
+  assert.match(run.stderr, /secret: EACCES/);
+});
+
+test('a file that vanishes or changes between the walk and its copy is reported; others are copied', async (t) => {
+  const tmp = tempDir(t);
+  write(tmp, 'src/a/gone', 'vanishes');
+  write(tmp, 'src/a/grows', 'grows');
+  write(tmp, 'src/a/ok', 'fine');
+  fs.mkdirSync(path.join(tmp, 'src/a/z'));
+  write(tmp, 'dst/extra', 'x');
+  // Copies are batched and run later than the walk: when the walk reaches a/z, change the files
+  // queued before it, as a user or an app would mid-run.
+  const onEvent = (ev: MirrorEvent) => {
+    if (ev.kind === 'item' && ev.action === 'mkdir' && ev.path.toString() === 'a/z') {
+      fs.unlinkSync(path.join(tmp, 'src/a/gone'));
+      fs.appendFileSync(path.join(tmp, 'src/a/grows'), 'more bytes');
+    }
+  };
+  const r = await mirror(options(path.join(tmp, 'src'), path.join(tmp, 'dst'), { onEvent }));
+  const failed = Object.fromEntries(r.failed.map((f) => [f.path.toString(), f.error]));
+  assert.match(failed['a/gone'] ?? '', /ENOENT/);
+  assert.match(failed['a/grows'] ?? '', /changed/);
+  assert.equal(fs.readFileSync(path.join(tmp, 'dst/a/ok'), 'utf8'), 'fine');
+  assert.ok(!fs.existsSync(path.join(tmp, 'dst/a/gone')));
+  assert.ok(!fs.existsSync(path.join(tmp, 'dst/a/grows')), 'no half or mismatched copy under the real name');
+  assert.ok(fs.existsSync(path.join(tmp, 'dst/extra')));
+  assert.deepEqual(fs.readdirSync(path.join(tmp, 'dst/a')).sort(), ['ok', 'z'], 'no temp files left');
+  // The next run converges.
+  const again = await mirror(options(path.join(tmp, 'src'), path.join(tmp, 'dst')));
+  assert.deepEqual(again.failed, []);
+  assert.equal(fs.readFileSync(path.join(tmp, 'dst/a/grows'), 'utf8'), 'growsmore bytes');
+  assert.ok(!fs.existsSync(path.join(tmp, 'dst/extra')));
+});
+
+test('a read-only destination fails with a clear error before anything is written', { skip: isRoot ? false : 'needs root for a read-only bind mount' }, async (t) => {
+  const tmp = tempDir(t);
+  write(tmp, 'src/a', 'x');
+  fs.mkdirSync(path.join(tmp, 'ro'));
+  assert.equal(spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,ro', 'tmpfs', path.join(tmp, 'ro')]).status, 0);
+  try {
+    await assert.rejects(mirror(options(path.join(tmp, 'src'), path.join(tmp, 'ro'))), (e: Error) => e instanceof FatalError && /read-only filesystem/.test(e.message));
+  } finally {
+    spawnSync('umount', [path.join(tmp, 'ro')]);
+  }
+});
+
+test('--dry-run changes nothing and says what it would do', async (t) => {
+  const tmp = tempDir(t);
+  write(tmp, 'src/new', 'n');
+  write(tmp, 'src/d/inner', 'i');
+  write(tmp, 'dst/old', 'o');
+  const before = fs.readdirSync(path.join(tmp, 'dst'));
+  const r = homeLab(['mirror', '--dry-run', path.join(tmp, 'src'), path.join(tmp, 'dst')]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, />f\s+new/);
+  assert.match(r.stdout, /cd\s+d/);
+  assert.match(r.stdout, />f\s+d\/inner/);
+  assert.match(r.stdout, /\*deleting\s+old/);
+  assert.deepEqual(fs.readdirSync(path.join(tmp, 'dst')), before);
+  const fresh = homeLab(['mirror', '-n', path.join(tmp, 'src'), path.join(tmp, 'fresh')]);
+  assert.equal(fresh.code, 0, fresh.stderr);
+  assert.ok(!fs.existsSync(path.join(tmp, 'fresh')), 'a dry run does not even create DST');
+});
+
+test('--checksum copies a file whose content changed with size and mtime kept; quick check does not', async (t) => {
+  const tmp = tempDir(t);
+  write(tmp, 'src/f', 'AAAA');
+  await mirror(options(path.join(tmp, 'src'), path.join(tmp, 'dst')));
+  write(tmp, 'src/f', 'BBBB'); // same size, same mtime
+  const quick = await mirror(options(path.join(tmp, 'src'), path.join(tmp, 'dst')));
+  assert.equal(quick.filesCopied, 0);
+  assert.equal(fs.readFileSync(path.join(tmp, 'dst/f'), 'utf8'), 'AAAA');
+  const sum = await mirror(options(path.join(tmp, 'src'), path.join(tmp, 'dst'), { checksum: true }));
+  assert.equal(sum.filesCopied, 1);
+  assert.equal(fs.readFileSync(path.join(tmp, 'dst/f'), 'utf8'), 'BBBB');
+  const store = ManifestStore.open(path.join(tmp, 'dst'));
+  t.after(() => store.close());
+  assert.equal(store.get(Buffer.from('f'))?.hash, hashBytes(Buffer.from('BBBB')));
+});
+
+test('leftover temp files of a killed run are removed; a stale manifest row is rehashed', async (t) => {
+  const tmp = tempDir(t);
+  write(tmp, 'src/a', 'alpha');
+  await mirror(options(path.join(tmp, 'src'), path.join(tmp, 'dst')));
+  fs.writeFileSync(path.join(tmp, 'dst/.home-lab.tmp.0123456789ab'), 'half');
+  const store = ManifestStore.open(path.join(tmp, 'dst'));
+  store.removeFile(Buffer.from('a')); // as if the run was killed before the manifest committed
+  store.close();
+  const r = await mirror(options(path.join(tmp, 'src'), path.join(tmp, 'dst')));
+  assert.equal(r.filesCopied, 0);
+  assert.equal(r.filesRehashed, 1);
+  assert.equal(r.filesDeleted, 0, 'a leftover temp file is not a user deletion');
+  assert.deepEqual(fs.readdirSync(path.join(tmp, 'dst')).sort(), ['.home-lab', 'a']);
+  const again = ManifestStore.open(path.join(tmp, 'dst'));
+  t.after(() => again.close());
+  assert.ok(again.get(Buffer.from('a')));
+});
+
+test('-i itemizes with escaped names; --json summarises; exit code 0', async (t) => {
+  const tmp = tempDir(t);
+  write(tmp, 'src/new\nline', 'x');
+  fs.writeFileSync(Buffer.from(path.join(tmp, 'src') + '/' + 'bad\xff', 'latin1'), 'y');
+  const r = homeLab(['mirror', '-i', path.join(tmp, 'src'), path.join(tmp, 'dst')]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, />f\s+new\\x0aline/);
+  assert.match(r.stdout, />f\s+bad\\xff/);
+  const j = homeLab(['mirror', '--json', path.join(tmp, 'src'), path.join(tmp, 'dst')]);
+  const summary = JSON.parse(j.stdout);
+  assert.equal(summary.filesUnchanged, 2);
+  assert.deepEqual(summary.failed, []);
+  assert.ok(fs.existsSync(Buffer.from(path.join(tmp, 'dst') + '/bad\xff', 'latin1')), 'non-UTF-8 name kept byte for byte');
+});
+
+test('a bad flag is a usage error (exit 2)', () => {
+  const r = homeLab(['mirror', '--jobs', 'many', 'a', 'b']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /whole number/);
+});
