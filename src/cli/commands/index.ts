@@ -8,6 +8,9 @@ import { register as demo } from './demo.js';
 import { register as status } from './status.js';
 import { register as notify } from './notify.js';
 import { register as installUnits } from './install-units.js';
+import { register as scrub } from './scrub.js';
+import { register as verify } from './verify.js';
+import { register as manifest } from './manifest.js';
 
 export function registerCommands(program: Command, cli: Cli): void {
   mirror(program, cli);
@@ -17,4 +20,7 @@ export function registerCommands(program: Command, cli: Cli): void {
   status(program, cli);
   notify(program, cli);
   installUnits(program, cli);
+  scrub(program, cli);
+  verify(program, cli);
+  manifest(program, cli);
 }
