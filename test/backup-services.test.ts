@@ -96,5 +96,5 @@ test('status precedence and the summary', () => {
   assert.match(text, /^home-lab backup: PARTIAL in 2\.5 s/);
   assert.match(text, /source bare\s+partial\s+0\.0 s\s+copied 3 \(2\.9 KiB\), deleted 1 \(10 B\), verified 0/);
   assert.match(text, /FAILED bare\/bad\\x0aname: EIO \(read\)/);
-  assert.match(text, /errors:\n  source bare: 1 file failed under bare \(first: bad\\x0aname: EIO \(read\)\)/);
+  assert.match(text, /errors:\n {2}source bare: 1 file failed under bare \(first: bad\\x0aname: EIO \(read\)\)/);
 });
