@@ -322,3 +322,13 @@ test('verification times in the future count as never verified', async (t) => {
   assert.equal(r.filesChecked, 1);
   assert.equal(r.coverage.neverVerified, 4);
 });
+
+test('an empty manifest: nothing to check, exit ok, full coverage', async (t) => {
+  const dir = tempDir(t);
+  manifestFor(dir, []);
+  const r = await scrub(dir, clock().now, { percent: pct('1') });
+  assert.equal(r.filesChecked, 0);
+  assert.equal(r.stoppedBy, 'end');
+  assert.equal(outcomeOf(r), 'ok');
+  assert.equal(r.coverage.shareVerifiedInWindow, 1);
+});

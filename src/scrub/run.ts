@@ -212,7 +212,7 @@ async function run(store: ManifestStore, o: ScrubOptions): Promise<ScrubReport> 
   outer: for (;;) {
     const limit = o.mode === 'scrub' ? Math.min(pageRows, planned - filesDone) : pageRows;
     if (limit <= 0) {
-      stoppedBy = 'count';
+      if (planned > 0) stoppedBy = 'count';
       break;
     }
     const page = o.mode === 'scrub' ? pageOldestFirst(store, startedAtMs, cursor, limit) : pageByPath(store, cursor, limit);
@@ -234,7 +234,7 @@ async function run(store: ManifestStore, o: ScrubOptions): Promise<ScrubReport> 
     await new Promise((resolve) => setImmediate(resolve));
   }
   flush();
-  if (o.mode === 'scrub' && stoppedBy === 'end' && filesDone >= planned) stoppedBy = 'count';
+  if (o.mode === 'scrub' && stoppedBy === 'end' && planned > 0 && filesDone >= planned) stoppedBy = 'count';
 
   if (o.mode === 'verify') {
     emit({ kind: 'walk' });
