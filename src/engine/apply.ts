@@ -58,24 +58,31 @@ function isSymlink(p: Buffer): boolean {
 export interface TreeCount {
   files: number;
   bytes: number;
+  /** Something inside is excluded: it must be kept (rsync keeps it and the dirs that hold it). */
+  keepsExcluded: boolean;
 }
 
-/** Counts the regular files and their bytes in a tree that is about to be deleted (for the guard). */
-export function countTree(abs: Buffer, entry: Entry): TreeCount {
-  if (entry.kind !== 'dir') return { files: entry.kind === 'file' ? 1 : 0, bytes: entry.kind === 'file' ? entry.sizeBytes : 0 };
-  const total: TreeCount = { files: 0, bytes: 0 };
-  const stack: Buffer[] = [abs];
+/** Decides whether a path (relative to DST) is protected by an exclude. */
+export type IsExcluded = (rel: Buffer, isDir: boolean) => boolean;
+
+/** Counts the regular files and bytes in a tree that is about to be deleted (for the guard). */
+export function countTree(abs: Buffer, rel: Buffer, entry: Entry, isExcluded: IsExcluded | null): TreeCount {
+  const total: TreeCount = { files: 0, bytes: 0, keepsExcluded: false };
+  if (entry.kind !== 'dir') {
+    if (entry.kind === 'file') [total.files, total.bytes] = [1, entry.sizeBytes];
+    return total;
+  }
+  const stack: [Buffer, Buffer][] = [[abs, rel]];
   while (stack.length > 0) {
-    const dir = stack.pop() as Buffer;
-    let dirents: fs.Dirent<Buffer>[];
-    try {
-      dirents = fs.readdirSync(dir, { encoding: 'buffer', withFileTypes: true });
-    } catch {
-      continue;
-    }
-    for (const d of dirents) {
+    const [dir, dirRel] = stack.pop() as [Buffer, Buffer];
+    for (const d of readDirents(dir)) {
       const p = joinPath(dir, d.name);
-      if (d.isDirectory()) stack.push(p);
+      const r = joinPath(dirRel, d.name);
+      if (isExcluded?.(r, d.isDirectory())) {
+        total.keepsExcluded = true;
+        continue;
+      }
+      if (d.isDirectory()) stack.push([p, r]);
       else if (d.isFile()) {
         total.files++;
         try {
@@ -87,4 +94,33 @@ export function countTree(abs: Buffer, entry: Entry): TreeCount {
     }
   }
   return total;
+}
+
+/**
+ * Deletes (or trashes) a tree except its excluded entries, which stay with the directories that
+ * hold them: what rsync --delete does without --delete-excluded.
+ */
+export function removeTreeKeeping(abs: Buffer, rel: Buffer, trashRel: Buffer, trashDir: Buffer | null, isExcluded: IsExcluded): boolean {
+  let kept = false;
+  for (const d of readDirents(abs)) {
+    const p = joinPath(abs, d.name);
+    const r = joinPath(rel, d.name);
+    const t = joinPath(trashRel, d.name);
+    if (isExcluded(r, d.isDirectory())) kept = true;
+    else if (d.isDirectory()) kept = removeTreeKeeping(p, r, t, trashDir, isExcluded) || kept;
+    else removeEntry(p, t, trashDir);
+  }
+  if (!kept) {
+    if (trashDir === null) fs.rmdirSync(abs);
+    else removeEntry(abs, trashRel, trashDir);
+  }
+  return kept;
+}
+
+function readDirents(dir: Buffer): fs.Dirent<Buffer>[] {
+  try {
+    return fs.readdirSync(dir, { encoding: 'buffer', withFileTypes: true });
+  } catch {
+    return [];
+  }
 }

@@ -15,7 +15,7 @@ import { evaluateDeletions } from './guard.js';
 import { listDirectory, statEntry } from './walk.js';
 import { planDirectory, type Action } from './plan.js';
 import { attrsEqual } from './compare.js';
-import { countTree, createNonRegular, removeEntry, setAttrs } from './apply.js';
+import { countTree, createNonRegular, removeEntry, removeTreeKeeping, setAttrs, type IsExcluded } from './apply.js';
 import { CopyPool } from './pool.js';
 import type { Task, TaskResult } from './tasks.js';
 import type { ItemAction, MirrorEvent, MirrorOptions, MirrorResult } from './types.js';
@@ -38,6 +38,7 @@ interface Deletion {
   entry: Entry;
   files: number;
   bytes: number;
+  keepsExcluded: boolean;
 }
 
 export async function mirror(options: MirrorOptions): Promise<MirrorResult> {
@@ -142,6 +143,7 @@ class MirrorRun {
   private readonly deletions: Deletion[] = [];
   private readonly dirFixups: { rel: Buffer; src: Entry }[] = [];
   private readonly trashDir: Buffer | null;
+  private readonly isExcluded: IsExcluded | null;
   private readonly counts = {
     filesCopied: 0, bytesCopied: 0, filesUnchanged: 0, otherCreated: 0, filesDeleted: 0, bytesDeleted: 0, filesRehashed: 0,
     filesSeen: 0, filesDone: 0, bytesQueued: 0, srcFiles: 0, dstFiles: 0,
@@ -162,6 +164,7 @@ class MirrorRun {
   ) {
     this.pool = options.dryRun ? null : new CopyPool(Math.max(1, options.jobs));
     this.trashDir = options.trashDir ? toBuffer(options.trashDir) : null;
+    this.isExcluded = matcher.empty ? null : (rel, isDir) => matcher.isExcluded(rel, isDir);
   }
 
   async walk(root: Entry): Promise<void> {
@@ -243,10 +246,11 @@ class MirrorRun {
     try {
       switch (action.kind) {
         case 'extra': {
-          const counted = countTree(abs, action.dst);
+          const counted = countTree(abs, rel, action.dst, this.isExcluded);
           this.deletions.push({ rel, entry: action.dst, ...counted });
           this.counts.dstFiles += action.dst.kind === 'dir' ? counted.files : 0;
-          return true;
+          // A directory kept only for its excluded contents, with nothing else in it, changes nothing.
+          return !(counted.keepsExcluded && counted.files === 0);
         }
         case 'descend':
           subdirs.push({ rel, src: action.src, created: false, dst: action.dst });
@@ -445,7 +449,9 @@ class MirrorRun {
       this.item('delete', d.rel);
       if (!this.options.dryRun) {
         try {
-          removeEntry(joinPath(this.dstRoot, d.rel), joinPath(this.prefix, d.rel), this.trashDir);
+          const abs = joinPath(this.dstRoot, d.rel);
+          if (d.keepsExcluded && this.isExcluded) removeTreeKeeping(abs, d.rel, joinPath(this.prefix, d.rel), this.trashDir, this.isExcluded);
+          else removeEntry(abs, joinPath(this.prefix, d.rel), this.trashDir);
           this.store?.removeTree(joinPath(this.prefix, d.rel));
         } catch (error) {
           this.fail(d.rel, `cannot delete: ${describe(error)}`);

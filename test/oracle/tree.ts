@@ -180,9 +180,13 @@ export function messUp(src: string, dst: string, seed: number, outside: string):
   fs.mkdirSync(joinPath(dstBuf, Buffer.from('extra-dir/deeper')), { recursive: true });
   fs.writeFileSync(joinPath(dstBuf, Buffer.from('extra-dir/deeper/f')), 'x');
   fs.writeFileSync(joinPath(dstBuf, Buffer.from('junk.excluded')), 'kept: excluded');
+  // An extra directory holding excluded junk: rsync keeps the junk and the directory around it.
+  fs.mkdirSync(joinPath(dstBuf, Buffer.from('extra-with-junk/sub')), { recursive: true });
+  fs.writeFileSync(joinPath(dstBuf, Buffer.from('extra-with-junk/sub/x.tmp-excluded')), 'kept');
+  fs.writeFileSync(joinPath(dstBuf, Buffer.from('extra-with-junk/gone')), 'deleted');
   fs.writeFileSync(joinPath(dstBuf, Buffer.from('.home-lab.tmp.deadbeef0000')), 'half-written');
   // Fixed times, so two messy copies are identical where the mirror keeps them (excluded junk).
-  for (const name of ['junk.excluded', 'extra-file', 'extra-dir/deeper/f', 'extra-dir/deeper', 'extra-dir']) {
+  for (const name of ['junk.excluded', 'extra-file', 'extra-dir/deeper/f', 'extra-dir/deeper', 'extra-dir', 'extra-with-junk/sub/x.tmp-excluded']) {
     hlfs.utimensat(joinPath(dstBuf, Buffer.from(name)), 1_000_000_000_123n, 1_000_000_000_123n, true);
   }
 }
