@@ -28,7 +28,7 @@ const program = new Command('home-lab')
   .version('0.1.0')
   .exitOverride()
   .showHelpAfterError('(run with --help for usage)');
-registerCommands(program, cli);
+await registerCommands(program, cli, process.argv);
 
 try {
   await program.parseAsync(process.argv);
