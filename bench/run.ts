@@ -1,0 +1,357 @@
+// `home-lab bench`: per tree, generate (or reuse) the source, then run every scenario with both tools
+// on identical starting states, alternating which goes first, several repetitions, verifying
+// home-lab's mirror against rsync's after every repetition.
+//
+// Fairness: each tool has its own destination (dst-home-lab, dst-rsync). Before a repetition both
+// are in the same state: emptied (initial), or both mirrors of the same source which was then changed
+// the same way (modify, delete-add), or left alone (noop, scrub). home-lab's destination also holds
+// its manifest (.home-lab/), which is part of what its runs cost and is excluded from comparisons.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { FatalError } from '../src/errors.js';
+import { ContentWriter, isReusable, planTotals, planTree, treeSignature, writeMarker, writeTree, type PlannedFile, type TreePlan } from './generate.js';
+import { deleteAndAdd, modifyFiles } from './mutate.js';
+import { runMeasured, type MeasuredRun } from './measure.js';
+import { describeMachine } from './machine.js';
+import { rateSpread, spread } from './stats.js';
+import { findPackageRoot, resolveTools, type ToolCommand, type Tools } from './tools.js';
+import { treeSpec, type TreeName } from './trees.js';
+import { SCENARIO_NAMES, type BenchReport, type RunRecord, type ScenarioName, type ScenarioResult, type ToolName, type ToolResult, type TreeInfo } from './types.js';
+import { verifyMirror } from './verify.js';
+import { prepareTreeDir, removeTree, treeBytesNeeded } from './workdir.js';
+
+export interface BenchOptions {
+  /** Work directory; each tree gets a subdirectory (a tmpfs mount as root). */
+  dir: string;
+  trees: TreeName[];
+  scenarios: ScenarioName[];
+  quick: boolean;
+  scale: number;
+  repetitions: number;
+  seed: number;
+  /** Leave the trees (and their tmpfs mounts) in place for the next run. */
+  keep: boolean;
+  /** Mount a tmpfs per tree when root (default true). */
+  mountTmpfs: boolean;
+  /** Extra arguments for `home-lab mirror` (tuning experiments, e.g. --jobs 3). */
+  mirrorArgs: string[];
+  signal?: AbortSignal;
+  onEvent?: (event: BenchEvent) => void;
+  env?: NodeJS.ProcessEnv;
+}
+
+export type BenchEvent =
+  | { kind: 'start'; totalSteps: number }
+  | { kind: 'activity'; label: string; done: number; total: number }
+  | { kind: 'tree'; info: TreeInfo; done: number; total: number }
+  | { kind: 'run'; tree: TreeName; scenario: ScenarioName; tool: ToolName; repetition: number; run: MeasuredRun; done: number; total: number }
+  | { kind: 'warning'; message: string }
+  | { kind: 'result'; result: ScenarioResult };
+
+export function defaultBenchDir(): string {
+  return path.join(os.tmpdir(), 'home-lab-bench');
+}
+
+interface TreeContext {
+  name: TreeName;
+  plan: TreePlan;
+  src: string;
+  homeLabDst: string;
+  rsyncDst: string;
+  treeDir: string;
+  content: ContentWriter;
+  /** Counts source mutations, so each one picks different files. */
+  generation: number;
+  mutated: boolean;
+}
+
+class Progress {
+  done = 0;
+  constructor(
+    readonly total: number,
+    private readonly emit: (event: BenchEvent) => void,
+  ) {}
+  activity(label: string): void {
+    this.emit({ kind: 'activity', label, done: this.done, total: this.total });
+  }
+}
+
+export async function runBench(options: BenchOptions): Promise<BenchReport> {
+  if (options.repetitions < 1) throw new FatalError('--repetitions must be at least 1', 'usage');
+  if (!(options.scale > 0)) throw new FatalError('--scale must be a number above 0', 'usage');
+  const emit = options.onEvent ?? (() => {});
+  const warnings: string[] = [];
+  const warn = (message: string): void => {
+    warnings.push(message);
+    emit({ kind: 'warning', message });
+  };
+  const startedAt = new Date().toISOString();
+  const loadAtStart = os.loadavg()[0] ?? 0;
+  if (loadAtStart > os.availableParallelism()) {
+    warn(`the machine is busy (load ${loadAtStart.toFixed(1)} on ${os.availableParallelism()} cores): wall times are unreliable; compare CPU seconds, or rerun when it is idle`);
+  }
+  const packageRoot = findPackageRoot();
+  const tools = resolveTools({ packageRoot, mirrorArgs: options.mirrorArgs, ...(options.env ? { env: options.env } : {}) });
+  if (tools.standIn) warn(`STAND-IN: "home-lab" is ${tools.mirrorCommand} (harness testing only): these are not home-lab's numbers`);
+  const scenarios = SCENARIO_NAMES.filter((s) => options.scenarios.includes(s));
+  const progress = new Progress(options.trees.length * (1 + scenarios.length * options.repetitions * 2), emit);
+  emit({ kind: 'start', totalSteps: progress.total });
+  fs.mkdirSync(options.dir, { recursive: true });
+
+  const trees: TreeInfo[] = [];
+  const results: ScenarioResult[] = [];
+  const failures: string[] = [];
+  for (const name of options.trees) {
+    const spec = treeSpec(name, options);
+    const treeDir = prepareTreeDir(path.join(options.dir, name), treeBytesNeeded(spec, options.repetitions), { mountTmpfs: options.mountTmpfs, warn });
+    try {
+      const ctx = await prepareTree(name, spec, treeDir.dir, options.seed, progress);
+      const info: TreeInfo = { name, ...planTotals(ctx.plan), reused: ctx.reused, generateSeconds: ctx.seconds, fs: treeDir.kind, dir: treeDir.dir };
+      trees.push(info);
+      progress.done++;
+      emit({ kind: 'tree', info, done: progress.done, total: progress.total });
+      let synced = false;
+      for (const scenario of scenarios) {
+        const result = await runScenario(ctx.tree, scenario, { tools, options, progress, emit, synced });
+        results.push(result);
+        emit({ kind: 'result', result });
+        if (result.status === 'failed') failures.push(`${name} ${scenario}: ${result.reason ?? 'failed'}${result.problems.length ? `: ${result.problems.join('; ')}` : ''}`);
+        // A failed scenario leaves the destinations in an unknown state: the next one re-syncs them.
+        synced = result.status !== 'failed';
+        options.signal?.throwIfAborted();
+      }
+    } finally {
+      treeDir.release(options.keep);
+    }
+  }
+  if (!options.keep) {
+    try {
+      fs.rmdirSync(options.dir);
+    } catch {
+      // Not empty (the user's own files) or already gone: leave it.
+    }
+  }
+  return {
+    version: 1,
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    machine: describeMachine(packageRoot),
+    loadAverage: { start: loadAtStart, end: os.loadavg()[0] ?? 0 },
+    options: {
+      trees: options.trees,
+      scenarios,
+      quick: options.quick,
+      scale: options.scale,
+      repetitions: options.repetitions,
+      seed: options.seed,
+      dir: options.dir,
+      mirrorArgs: options.mirrorArgs,
+    },
+    standIn: tools.standIn,
+    mirrorCommand: tools.mirrorCommand,
+    scrubCommand: tools.scrubCommand,
+    trees,
+    results,
+    failures,
+    warnings,
+    ok: failures.length === 0,
+  };
+}
+
+async function prepareTree(name: TreeName, spec: ReturnType<typeof treeSpec>, treeDir: string, seed: number, progress: Progress): Promise<{ tree: TreeContext; reused: boolean; seconds: number; plan: TreePlan }> {
+  const plan = planTree(spec, seed);
+  const src = path.join(treeDir, 'src');
+  const signature = treeSignature(spec, seed);
+  const startMs = performance.now();
+  const reused = isReusable(treeDir, signature);
+  if (!reused) {
+    const totals = planTotals(plan);
+    progress.activity(`${name}: generating ${totals.files} files, ${(totals.bytes / 1e6).toFixed(0)} MB`);
+    writeMarker(treeDir, { signature, state: 'mutated' });
+    removeTree(src);
+    await writeTree(plan, src);
+    writeMarker(treeDir, { signature, state: 'pristine' });
+  }
+  const tree: TreeContext = {
+    name,
+    plan,
+    src,
+    treeDir,
+    homeLabDst: path.join(treeDir, 'dst-home-lab'),
+    rsyncDst: path.join(treeDir, 'dst-rsync'),
+    content: new ContentWriter(seed),
+    generation: 0,
+    mutated: false,
+  };
+  return { tree, reused, seconds: (performance.now() - startMs) / 1000, plan };
+}
+
+interface ScenarioContext {
+  tools: Tools;
+  options: BenchOptions;
+  progress: Progress;
+  emit: (event: BenchEvent) => void;
+  /** Both destinations are known mirrors of the current source. */
+  synced: boolean;
+}
+
+function commandFor(tools: Tools, tool: ToolName, scenario: ScenarioName, tree: TreeContext): ToolCommand | null {
+  const dst = tool === 'home-lab' ? tree.homeLabDst : tree.rsyncDst;
+  if (scenario === 'scrub') return tool === 'home-lab' ? tools.homeLabScrub(tree.src, dst) : tools.rsyncScrub(tree.src, dst);
+  return tool === 'home-lab' ? tools.homeLabMirror(tree.src, dst) : tools.rsyncMirror(tree.src, dst);
+}
+
+function describe(command: ToolCommand, tree: TreeContext): string {
+  const shown = command.program === process.execPath ? ['home-lab', ...command.args.slice(1)] : [command.program, ...command.args];
+  return shown.map((arg) => arg.split(tree.treeDir).join('TREE')).join(' ');
+}
+
+function emptyResult(tree: TreeContext, scenario: ScenarioName, status: ScenarioResult['status'], reason: string, problems: string[] = []): ScenarioResult {
+  return { tree: tree.name, scenario, status, reason, files: tree.plan.files.length, bytes: 0, homeLab: null, rsync: null, ratio: null, problems };
+}
+
+/** Untimed: makes both destinations mirrors of the source (for scenarios run without `initial`). */
+async function syncBoth(tree: TreeContext, ctx: ScenarioContext): Promise<string | null> {
+  for (const tool of ['home-lab', 'rsync'] as const) {
+    ctx.progress.activity(`${tree.name}: preparing ${tool}'s destination (untimed)`);
+    fs.mkdirSync(tool === 'home-lab' ? tree.homeLabDst : tree.rsyncDst, { recursive: true });
+    const command = tool === 'home-lab' ? ctx.tools.homeLabMirror(tree.src, tree.homeLabDst) : ctx.tools.rsyncMirror(tree.src, tree.rsyncDst);
+    const run = await runMeasured(command.program, command.args, { ...(ctx.options.signal ? { signal: ctx.options.signal } : {}), env: ctx.options.env ?? process.env });
+    if (!run.ok) return `${describe(command, tree)} failed while preparing: ${runError(run)}`;
+  }
+  const problems = verifyMirror({ plan: tree.plan, srcRoot: tree.src, homeLabRoot: tree.homeLabDst, rsyncRoot: tree.rsyncDst, touched: [], generation: -1 });
+  return problems.length ? `the prepared destinations differ: ${problems.join('; ')}` : null;
+}
+
+function runError(run: MeasuredRun): string {
+  return run.error ?? `exit code ${run.code}${run.stderrTail ? `: ${run.stderrTail.split('\n').slice(-3).join(' / ')}` : ''}`;
+}
+
+async function runScenario(tree: TreeContext, scenario: ScenarioName, ctx: ScenarioContext): Promise<ScenarioResult> {
+  const reps = ctx.options.repetitions;
+  const skipSteps = (): void => {
+    ctx.progress.done += reps * 2;
+  };
+  const homeLabCommand = commandFor(ctx.tools, 'home-lab', scenario, tree);
+  if (!homeLabCommand) {
+    skipSteps();
+    return emptyResult(tree, scenario, 'skipped', 'this build of home-lab has neither `verify` nor `scrub --percent`');
+  }
+  if (scenario !== 'initial' && !ctx.synced) {
+    const problem = await syncBoth(tree, ctx);
+    if (problem) {
+      skipSteps();
+      return emptyResult(tree, scenario, 'failed', problem);
+    }
+  }
+  const runs: Record<ToolName, RunRecord[]> = { 'home-lab': [], rsync: [] };
+  const bytesPerRep: number[] = [];
+  const commands: Partial<Record<ToolName, string>> = {};
+  for (let rep = 0; rep < reps; rep++) {
+    ctx.progress.activity(`${tree.name} · ${scenario} · ${rep + 1}/${reps}: preparing`);
+    const touched = prepareRepetition(tree, scenario);
+    bytesPerRep.push(scenarioBytes(tree, scenario, touched));
+    const order: ToolName[] = rep % 2 === 0 ? ['home-lab', 'rsync'] : ['rsync', 'home-lab'];
+    for (const [position, tool] of order.entries()) {
+      const command = commandFor(ctx.tools, tool, scenario, tree);
+      if (!command) throw new Error('unreachable: rsync always has a command');
+      commands[tool] = describe(command, tree);
+      ctx.progress.activity(`${tree.name} · ${scenario} · ${rep + 1}/${reps} · ${tool}`);
+      const run = await runMeasured(command.program, command.args, { ...(ctx.options.signal ? { signal: ctx.options.signal } : {}), env: ctx.options.env ?? process.env });
+      ctx.progress.done++;
+      ctx.emit({ kind: 'run', tree: tree.name, scenario, tool, repetition: rep + 1, run, done: ctx.progress.done, total: ctx.progress.total });
+      ctx.options.signal?.throwIfAborted();
+      if (!run.ok) {
+        ctx.progress.done += (reps - rep) * 2 - position - 1;
+        return emptyResult(tree, scenario, 'failed', `${tool} failed (repetition ${rep + 1}): \`${describe(command, tree)}\`: ${runError(run)}`);
+      }
+      runs[tool].push({
+        repetition: rep + 1,
+        order: position === 0 ? 1 : 2,
+        seconds: run.seconds,
+        cpuSeconds: run.userSeconds + run.systemSeconds,
+        peakRssBytes: Math.max(run.sampledPeakRssBytes, run.mainHwmBytes),
+        sampledPeakRssBytes: run.sampledPeakRssBytes,
+        mainHwmBytes: run.mainHwmBytes,
+        hwmSumBytes: run.hwmSumBytes,
+        samples: run.samples,
+        processes: run.processes,
+      });
+    }
+    ctx.progress.activity(`${tree.name} · ${scenario} · ${rep + 1}/${reps}: verifying home-lab's mirror`);
+    const problems = verifyMirror({ plan: tree.plan, srcRoot: tree.src, homeLabRoot: tree.homeLabDst, rsyncRoot: tree.rsyncDst, touched, generation: tree.generation * 1000 + rep });
+    if (problems.length) {
+      ctx.progress.done += (reps - rep - 1) * 2;
+      return { ...emptyResult(tree, scenario, 'failed', `home-lab's mirror is wrong after repetition ${rep + 1}`, problems) };
+    }
+  }
+  const files = tree.plan.files.length;
+  const homeLab = summarize('home-lab', commands['home-lab'] ?? '', runs['home-lab'], files, bytesPerRep);
+  const rsync = summarize('rsync', commands.rsync ?? '', runs.rsync, files, bytesPerRep);
+  return {
+    tree: tree.name,
+    scenario,
+    status: 'ok',
+    files,
+    bytes: Math.round(spread(bytesPerRep).median),
+    homeLab,
+    rsync,
+    ratio: homeLab.seconds.median / rsync.seconds.median,
+    problems: [],
+  };
+}
+
+/** Untimed changes before one repetition; returns the files whose bytes must be checked after it. */
+function prepareRepetition(tree: TreeContext, scenario: ScenarioName): PlannedFile[] {
+  switch (scenario) {
+    case 'initial':
+      for (const dst of [tree.homeLabDst, tree.rsyncDst]) {
+        removeTree(dst);
+        fs.mkdirSync(dst);
+      }
+      return [];
+    case 'noop':
+    case 'scrub':
+      return [];
+    case 'modify':
+    case 'delete-add': {
+      if (!tree.mutated) {
+        // From now on src/ is no longer what the seed generates: a later --keep run regenerates it.
+        writeMarker(tree.treeDir, { signature: treeSignature(tree.plan.spec, tree.plan.seed), state: 'mutated' });
+        tree.mutated = true;
+      }
+      const generation = tree.generation++;
+      return scenario === 'modify' ? modifyFiles(tree.plan, tree.src, generation, tree.content) : deleteAndAdd(tree.plan, tree.src, generation, tree.content).added;
+    }
+  }
+}
+
+/** Bytes a repetition must move (or, for scrub, read from the mirror): the MB/s numerator. */
+function scenarioBytes(tree: TreeContext, scenario: ScenarioName, touched: readonly PlannedFile[]): number {
+  switch (scenario) {
+    case 'initial':
+    case 'scrub':
+      return planTotals(tree.plan).bytes;
+    case 'noop':
+      return 0;
+    case 'modify':
+    case 'delete-add':
+      return touched.reduce((sum, file) => sum + file.sizeBytes, 0);
+  }
+}
+
+function summarize(tool: ToolName, command: string, runs: RunRecord[], files: number, bytesPerRep: number[]): ToolResult {
+  const seconds = runs.map((r) => r.seconds);
+  const moved = bytesPerRep.some((b) => b > 0);
+  return {
+    tool,
+    command,
+    runs,
+    seconds: spread(seconds),
+    cpuSeconds: spread(runs.map((r) => r.cpuSeconds)),
+    filesPerSecond: rateSpread(files, seconds),
+    mbPerSecond: moved ? spread(runs.map((r, i) => (bytesPerRep[i] ?? 0) / 1e6 / r.seconds)) : null,
+    peakRssBytes: spread(runs.map((r) => r.peakRssBytes)),
+  };
+}
