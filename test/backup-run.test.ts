@@ -12,11 +12,11 @@ import { memoryLogger } from '../src/log.js';
 import { ManifestStore } from '../src/manifest/store.js';
 import { DIRECTORY_DISKS, makeHomelab, snapshot, standInSystemctl } from './integration/homelab.js';
 
-const deps = (extra: Partial<BackupDeps> = {}): BackupDeps & { logger: ReturnType<typeof memoryLogger> } => ({
+const deps = (extra: Partial<Omit<BackupDeps, 'logger'>> = {}): BackupDeps & { logger: ReturnType<typeof memoryLogger> } => ({
   run: runCommand,
-  logger: memoryLogger(),
   now: Date.now,
   ...extra,
+  logger: memoryLogger(),
 });
 
 test('a run on directory disks mirrors every source, verifies, reads the witness back, records the success; a rerun copies nothing', async (t) => {
