@@ -4,7 +4,8 @@
 // carries the real name; a killed run leaves only temp files, which the next run removes.
 import fs from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { createHasher, hex64 } from './hash.js';
+import { threadId } from 'node:worker_threads';
+import { createHasher, hash64, hex64 } from './hash.js';
 import { hlfs } from '../native/hlfs.js';
 import { splitPath, joinPath } from './bytes.js';
 
@@ -21,26 +22,38 @@ export interface CopyJob {
   mode: number;
   uid: number;
   gid: number;
-  /** chown the copy (rsync -a does when root). */
+  /** chown the copy (rsync -a does when root; the mirror skips it when the new file already has them). */
   chown: boolean;
+  /** The process umask, when known: lets the copy skip fchmod when open() already set the mode. */
+  umask?: number;
 }
 
 export type CopyResult =
   | { ok: true; hash: string; sizeBytes: number; mtimeNs: bigint }
   | { ok: false; code: string; error: string };
 
-const O_READ = fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW;
+// O_NONBLOCK: if a fifo was swapped in since the walk, open must not block (fstat then rejects it).
+const O_READ = fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK;
 const O_TEMP = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW;
+
+// Temp names: pid, thread and a counter are unique within a run; O_EXCL settles the rest. (Random
+// bytes per file cost a crypto call each on small-file trees.)
+const tempStem = `${TEMP_PREFIX}${process.pid.toString(36)}.${threadId.toString(36)}.${randomBytes(3).toString('hex')}.`;
+let tempCounter = 0;
 
 export function tempPathFor(dst: Buffer): Buffer {
   const { dir } = splitPath(dst);
-  return joinPath(dir, Buffer.from(TEMP_PREFIX + randomBytes(6).toString('hex')));
+  return joinPath(dir, Buffer.from(tempStem + (tempCounter++).toString(36)));
 }
 
 /**
  * Copies job.src to job.dst through `buffer`. The source must still be the file the walk saw: if its
  * size or mtime differ from the walk's, or change while it is read, the copy is abandoned with code
  * 'CHANGED' (the next run picks up the new state). Returns a value; throws only for bugs.
+ *
+ * Syscalls for a small new file, counted because they are the floor on small-file trees (DESIGN.md):
+ * open, read (one, of size+1 bytes, so EOF needs no second read), fstat, close; open (O_EXCL), write,
+ * futimens, close, rename. fchown/fchmod only when the new file does not already have the owner/mode.
  */
 export function copyFileSync(job: CopyJob, buffer: Buffer): CopyResult {
   let fdIn = -1;
@@ -48,15 +61,11 @@ export function copyFileSync(job: CopyJob, buffer: Buffer): CopyResult {
   let temp: Buffer | null = null;
   try {
     fdIn = fs.openSync(job.src, O_READ);
-    const before = fs.fstatSync(fdIn, { bigint: true });
-    if (!before.isFile()) return { ok: false, code: 'CHANGED', error: 'no longer a regular file' };
-    if (Number(before.size) !== job.sizeBytes || before.mtimeNs !== job.mtimeNs) {
-      return { ok: false, code: 'CHANGED', error: 'changed between the walk and the copy (size or mtime differ)' };
-    }
+    const perm = job.mode & 0o7777;
     for (let attempt = 0; ; attempt++) {
       temp = tempPathFor(job.dst);
       try {
-        fdOut = fs.openSync(temp, O_TEMP, 0o600);
+        fdOut = fs.openSync(temp, O_TEMP, perm & 0o777);
         break;
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 5) {
@@ -65,29 +74,40 @@ export function copyFileSync(job: CopyJob, buffer: Buffer): CopyResult {
         }
       }
     }
-    const h = createHasher();
     let copied = 0;
-    for (;;) {
-      const n = fs.readSync(fdIn, buffer, 0, buffer.length, null);
-      if (n === 0) break;
-      h.update(buffer.subarray(0, n));
-      let off = 0;
-      while (off < n) off += fs.writeSync(fdOut, buffer, off, n - off);
-      copied += n;
+    let digest: bigint;
+    // Small file: one read of size+1 bytes answers "is that all?" without a second read.
+    const first = fs.readSync(fdIn, buffer, 0, Math.min(buffer.length, job.sizeBytes + 1), null);
+    if (first === job.sizeBytes && first < buffer.length) {
+      digest = hash64(buffer.subarray(0, first));
+      writeAll(fdOut, buffer, first);
+      copied = first;
+    } else {
+      const h = createHasher();
+      let n = first;
+      while (n > 0) {
+        h.update(buffer.subarray(0, n));
+        writeAll(fdOut, buffer, n);
+        copied += n;
+        if (copied > job.sizeBytes) break;
+        n = fs.readSync(fdIn, buffer, 0, buffer.length, null);
+      }
+      digest = h.digest();
     }
     const after = fs.fstatSync(fdIn, { bigint: true });
+    if (!after.isFile()) return { ok: false, code: 'CHANGED', error: 'no longer a regular file' };
     if (copied !== job.sizeBytes || Number(after.size) !== job.sizeBytes || after.mtimeNs !== job.mtimeNs) {
-      return { ok: false, code: 'CHANGED', error: `changed while being copied (read ${copied} of ${job.sizeBytes} bytes; size or mtime moved)` };
+      return { ok: false, code: 'CHANGED', error: `changed since the walk or while being copied (read ${copied} of ${job.sizeBytes} bytes; size or mtime moved)` };
     }
-    // chown before chmod: chown clears setuid/setgid bits.
+    // chown before chmod: chown clears setuid/setgid.
     if (job.chown) fs.fchownSync(fdOut, job.uid, job.gid);
-    fs.fchmodSync(fdOut, job.mode & 0o7777);
+    if (job.chown || job.umask === undefined || (perm & ~job.umask) !== perm || perm > 0o777) fs.fchmodSync(fdOut, perm);
     hlfs.futimens(fdOut, job.atimeNs, job.mtimeNs);
     fs.closeSync(fdOut);
     fdOut = -1;
     fs.renameSync(temp as Buffer, job.dst);
     temp = null;
-    return { ok: true, hash: hex64(h.digest()), sizeBytes: copied, mtimeNs: job.mtimeNs };
+    return { ok: true, hash: hex64(digest), sizeBytes: copied, mtimeNs: job.mtimeNs };
   } catch (error) {
     const e = error as NodeJS.ErrnoException;
     const code = e.code ?? 'EIO';
@@ -103,4 +123,9 @@ export function copyFileSync(job: CopyJob, buffer: Buffer): CopyResult {
       }
     }
   }
+}
+
+function writeAll(fd: number, buffer: Buffer, n: number): void {
+  let off = 0;
+  while (off < n) off += fs.writeSync(fd, buffer, off, n - off);
 }

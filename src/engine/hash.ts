@@ -24,6 +24,11 @@ export function hashBytes(data: Uint8Array): string {
   return hex64(api.h64Raw(data, 0n));
 }
 
+/** One-shot XXH64 of a whole buffer (cheaper than a streaming state for small files). */
+export function hash64(data: Uint8Array): bigint {
+  return api.h64Raw(data, 0n);
+}
+
 export type HashFileResult =
   | { ok: true; hash: string; sizeBytes: number; mtimeNs: bigint }
   | { ok: false; code: string; error: string };

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { FatalError } from '../errors.js';
 import { ManifestStore, MANIFEST_DIR, type ManifestRow } from '../manifest/store.js';
 import { displayPath, joinPath, toBuffer, trimSlashes } from './bytes.js';
-import { TEMP_PREFIX } from './copy-file.js';
+import { TEMP_PREFIX, type CopyJob } from './copy-file.js';
 import type { Entry } from './entry.js';
 import { compileExcludes, type ExcludeMatcher } from './exclude.js';
 import { evaluateDeletions } from './guard.js';
@@ -31,6 +31,8 @@ interface PendingDir {
   created: boolean;
   /** The directory at DST as the parent's listing saw it (null for the root or a new one). */
   dst: Entry | null;
+  /** DST's directory is setgid: new files get its group, so they need a chown. */
+  setgid: boolean;
 }
 
 interface Deletion {
@@ -139,6 +141,9 @@ function syncFilesystem(dstRoot: Buffer): void {
 
 class MirrorRun {
   private readonly owner = process.getuid?.() === 0;
+  private readonly euid = process.geteuid?.() ?? -1;
+  private readonly egid = process.getegid?.() ?? -1;
+  private readonly umask = readUmask();
   private readonly pool: CopyPool | null;
   private readonly deletions: Deletion[] = [];
   private readonly dirFixups: { rel: Buffer; src: Entry }[] = [];
@@ -174,7 +179,7 @@ class MirrorRun {
     } catch {
       // a dry run into a destination that does not exist yet
     }
-    const stack: PendingDir[] = [{ rel: Buffer.alloc(0), src: root, created: dstRoot === null, dst: dstRoot }];
+    const stack: PendingDir[] = [{ rel: Buffer.alloc(0), src: root, created: dstRoot === null, dst: dstRoot, setgid: ((dstRoot?.perm ?? 0) & 0o2000) !== 0 }];
     while (stack.length > 0) {
       if (this.pool) await this.pool.ready();
       const dir = stack.pop() as PendingDir;
@@ -226,7 +231,7 @@ class MirrorRun {
       }
     }
     for (const action of actions) {
-      const changed = this.execute(dir.rel, action, rows, subdirs);
+      const changed = this.execute(dir.rel, action, rows, subdirs, dir.setgid);
       touched ||= changed;
     }
     if (rows && rows.size > 0) this.dropOrphanRows(dir.rel, rows, srcList.entries, dstEntries);
@@ -238,7 +243,7 @@ class MirrorRun {
   }
 
   /** Carries out one planned action; returns true when it changes the directory's contents. */
-  private execute(dirRel: Buffer, action: Action, rows: Map<string, ManifestRow> | null, subdirs: PendingDir[]): boolean {
+  private execute(dirRel: Buffer, action: Action, rows: Map<string, ManifestRow> | null, subdirs: PendingDir[], dirSetgid: boolean): boolean {
     const dry = this.options.dryRun;
     const name = action.kind === 'extra' ? action.dst.name : action.src.name;
     const rel = joinPath(dirRel, name);
@@ -253,14 +258,14 @@ class MirrorRun {
           return !(counted.keepsExcluded && counted.files === 0);
         }
         case 'descend':
-          subdirs.push({ rel, src: action.src, created: false, dst: action.dst });
+          subdirs.push({ rel, src: action.src, created: false, dst: action.dst, setgid: (action.dst.perm & 0o2000) !== 0 });
           return false;
         case 'mkdir':
           if (action.replace) this.replace(rel, abs);
           if (!dry) fs.mkdirSync(abs, { mode: 0o700 });
           this.item('mkdir', rel);
           this.counts.otherCreated++;
-          subdirs.push({ rel, src: action.src, created: true, dst: null });
+          subdirs.push({ rel, src: action.src, created: true, dst: null, setgid: dirSetgid });
           return true;
         case 'create':
           if (action.replace?.kind === 'dir') this.replace(rel, abs);
@@ -283,10 +288,10 @@ class MirrorRun {
         case 'copy':
           if (action.replace?.kind === 'dir') this.replace(rel, abs);
           else if (action.replace && this.trashDir && !dry) removeEntry(abs, joinPath(this.prefix, rel), this.trashDir);
-          this.startCopy(rel, abs, action.src);
+          this.startCopy(rel, abs, action.src, dirSetgid);
           return true;
         case 'checksum':
-          this.startChecksum(rel, abs, action.src, action.dst, rows, name);
+          this.startChecksum(rel, abs, action.src, action.dst, rows, name, dirSetgid);
           return false;
       }
     } catch (error) {
@@ -303,18 +308,18 @@ class MirrorRun {
     this.store?.removeTree(joinPath(this.prefix, rel));
   }
 
-  private startCopy(rel: Buffer, abs: Buffer, src: Entry): void {
+  private startCopy(rel: Buffer, abs: Buffer, src: Entry, dirSetgid: boolean): void {
     this.counts.filesSeen++;
     this.counts.bytesQueued += src.sizeBytes;
     if (this.options.dryRun) {
       this.countCopy(rel, src.sizeBytes);
       return;
     }
-    const task: Task = { kind: 'copy', job: this.job(rel, abs, src) };
+    const task: Task = { kind: 'copy', job: this.job(rel, abs, src, dirSetgid) };
     (this.pool as CopyPool).submit(task, src.sizeBytes, (r) => this.onCopied(rel, r));
   }
 
-  private startChecksum(rel: Buffer, abs: Buffer, src: Entry, dst: Entry, rows: Map<string, ManifestRow> | null, name: Buffer): void {
+  private startChecksum(rel: Buffer, abs: Buffer, src: Entry, dst: Entry, rows: Map<string, ManifestRow> | null, name: Buffer, dirSetgid: boolean): void {
     const row = rows?.get(name.toString('latin1'));
     if (row?.verifyStatus === 'source-rot' && row.sizeBytes === src.sizeBytes && row.mtimeNs === src.mtimeNs) {
       // scrub found the source rotten and the backup good: never overwrite the last good copy.
@@ -323,7 +328,7 @@ class MirrorRun {
     }
     this.counts.filesSeen++;
     if (this.options.dryRun) return;
-    const task: Task = { kind: 'checksum', job: this.job(rel, abs, src) };
+    const task: Task = { kind: 'checksum', job: this.job(rel, abs, src, dirSetgid) };
     (this.pool as CopyPool).submit(task, src.sizeBytes * 2, (r) => {
       if (r.ok && !r.copied) {
         this.counts.filesUnchanged++;
@@ -342,10 +347,12 @@ class MirrorRun {
     });
   }
 
-  private job(rel: Buffer, abs: Buffer, src: Entry) {
+  private job(rel: Buffer, abs: Buffer, src: Entry, dirSetgid: boolean): CopyJob {
+    // A new file already belongs to our euid and egid (or the directory's group when it is setgid).
+    const chown = this.owner && (src.uid !== this.euid || src.gid !== this.egid || dirSetgid);
     return {
       src: joinPath(this.srcRoot, rel), dst: abs, sizeBytes: src.sizeBytes, mtimeNs: src.mtimeNs, atimeNs: src.atimeNs,
-      mode: src.perm, uid: src.uid, gid: src.gid, chown: this.owner,
+      mode: src.perm, uid: src.uid, gid: src.gid, chown, umask: this.umask,
     };
   }
 
@@ -497,6 +504,16 @@ class MirrorRun {
 
   async close(): Promise<void> {
     await this.pool?.close();
+  }
+}
+
+/** The process umask from /proc (process.umask() without an argument is deprecated). */
+function readUmask(): number | undefined {
+  try {
+    const m = /^Umask:\s*([0-7]+)$/m.exec(fs.readFileSync('/proc/self/status', 'utf8'));
+    return m ? parseInt(m[1] as string, 8) : undefined;
+  } catch {
+    return undefined;
   }
 }
 
