@@ -15,6 +15,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <dirent.h>
+#include <unistd.h>
 #include <node_api.h>
 #include <uv.h>
 
@@ -127,11 +129,101 @@ static napi_value js_mknod(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/*
+ * scandir(dir: Buffer): [names: Buffer, stats: ArrayBuffer]
+ *
+ * One directory listed and lstat'ed in one call: readdir plus fstatat(AT_SYMLINK_NOFOLLOW) per entry,
+ * sorted by name bytes (strcmp compares unsigned bytes). `names` holds the names, each followed by a
+ * NUL; `stats` holds SCAN_FIELDS int64 per entry: mode, uid, gid, size, mtime ns, atime ns, rdev, and
+ * errno when the fstatat failed (the entry vanished), else 0. The walk costs a JS lstat and a Stats
+ * object per entry otherwise (measured: most of a no-op mirror's CPU).
+ */
+#define SCAN_FIELDS 8
+
+struct scan_entry {
+  char *name;
+  int64_t f[SCAN_FIELDS];
+};
+
+static int cmp_entry(const void *a, const void *b) {
+  return strcmp(((const struct scan_entry *)a)->name, ((const struct scan_entry *)b)->name);
+}
+
+static napi_value js_scandir(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  char *p = path_arg(env, argv[0]);
+  if (!p) return NULL;
+  DIR *d = opendir(p);
+  int err = errno;
+  free(p);
+  if (!d) return throw_errno(env, err, "scandir");
+  int dfd = dirfd(d);
+  size_t cap = 64, n = 0, name_bytes = 0;
+  struct scan_entry *entries = malloc(cap * sizeof *entries);
+  struct dirent *de;
+  errno = 0;
+  while ((de = readdir(d)) != NULL) {
+    if (de->d_name[0] == '.' && (de->d_name[1] == 0 || (de->d_name[1] == '.' && de->d_name[2] == 0))) continue;
+    if (n == cap) {
+      cap *= 2;
+      entries = realloc(entries, cap * sizeof *entries);
+    }
+    struct scan_entry *e = &entries[n++];
+    e->name = strdup(de->d_name);
+    name_bytes += strlen(de->d_name) + 1;
+    struct stat st;
+    if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      memset(e->f, 0, sizeof e->f);
+      e->f[7] = errno;
+    } else {
+      e->f[0] = st.st_mode;
+      e->f[1] = st.st_uid;
+      e->f[2] = st.st_gid;
+      e->f[3] = st.st_size;
+      e->f[4] = (int64_t)st.st_mtim.tv_sec * NS_PER_S + st.st_mtim.tv_nsec;
+      e->f[5] = (int64_t)st.st_atim.tv_sec * NS_PER_S + st.st_atim.tv_nsec;
+      e->f[6] = (int64_t)st.st_rdev;
+      e->f[7] = 0;
+    }
+    errno = 0;
+  }
+  err = errno;
+  closedir(d);
+  if (err != 0) {
+    for (size_t i = 0; i < n; i++) free(entries[i].name);
+    free(entries);
+    return throw_errno(env, err, "readdir");
+  }
+  qsort(entries, n, sizeof *entries, cmp_entry);
+  napi_value names, stats_ab, result;
+  void *names_data, *stats_data;
+  napi_create_buffer(env, name_bytes, &names_data, &names);
+  napi_create_arraybuffer(env, n * SCAN_FIELDS * sizeof(int64_t), &stats_data, &stats_ab);
+  char *np = names_data;
+  int64_t *sp = stats_data;
+  for (size_t i = 0; i < n; i++) {
+    size_t len = strlen(entries[i].name) + 1;
+    memcpy(np, entries[i].name, len);
+    np += len;
+    memcpy(sp, entries[i].f, sizeof entries[i].f);
+    sp += SCAN_FIELDS;
+    free(entries[i].name);
+  }
+  free(entries);
+  napi_create_array_with_length(env, 2, &result);
+  napi_set_element(env, result, 0, names);
+  napi_set_element(env, result, 1, stats_ab);
+  return result;
+}
+
 NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   napi_property_descriptor props[] = {
     {"utimensat", NULL, js_utimensat, NULL, NULL, NULL, napi_default, NULL},
     {"futimens", NULL, js_futimens, NULL, NULL, NULL, napi_default, NULL},
     {"mknod", NULL, js_mknod, NULL, NULL, NULL, napi_default, NULL},
+    {"scandir", NULL, js_scandir, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import { joinPath } from './bytes.js';
 import { kindOf, type Entry } from './entry.js';
+import { hlfs } from '../native/hlfs.js';
 
 export type ListResult =
   | { ok: true; entries: Entry[]; failures: { name: Buffer; error: string }[] }
@@ -31,30 +32,74 @@ export function statEntry(absPath: Buffer, name: Buffer): Entry {
 }
 
 /**
- * Lists absDir. `keep(name, isDir)` filters names before any lstat (excludes, the manifest directory).
- * An entry that vanishes between readdir and lstat is reported in failures (rsync: "vanished").
+ * Lists absDir. `keep(name, isDir)` filters names (excludes, the manifest directory). An entry that
+ * vanishes between readdir and lstat is reported in failures (rsync: "vanished"). One native call per
+ * directory does the readdir, the lstats and the sort (see native/hlfs.c scandir).
  */
 export function listDirectory(absDir: Buffer, keep: (name: Buffer, isDir: boolean) => boolean = () => true): ListResult {
-  let dirents: fs.Dirent<Buffer>[];
+  let names: Buffer;
+  let raw: ArrayBuffer;
   try {
-    // withFileTypes: the type comes free with getdents, so excludes are decided before any lstat.
-    dirents = fs.readdirSync(absDir, { encoding: 'buffer', withFileTypes: true });
+    [names, raw] = hlfs.scandir(absDir);
   } catch (error) {
     const e = error as NodeJS.ErrnoException;
     return { ok: false, code: e.code ?? 'EIO', error: `${e.code ?? 'EIO'}: cannot read directory` };
   }
-  const names: Buffer[] = [];
-  for (const d of dirents) if (keep(d.name, d.isDirectory())) names.push(d.name);
-  names.sort(compareNames);
+  // Numbers that fit in 32 bits are read from a Uint32 view: one BigInt per field would be garbage.
+  const big = new BigInt64Array(raw);
+  const u32 = new Uint32Array(raw);
   const entries: Entry[] = [];
   const failures: { name: Buffer; error: string }[] = [];
-  for (const name of names) {
-    try {
-      entries.push(statEntry(joinPath(absDir, name), name));
-    } catch (error) {
-      const e = error as NodeJS.ErrnoException;
-      failures.push({ name, error: e.code === 'ENOENT' ? 'vanished before it could be read' : `${e.code ?? 'EIO'}: cannot lstat` });
+  let off = 0;
+  for (let i = 0; off < names.length; i++) {
+    const end = names.indexOf(0, off);
+    const name = names.subarray(off, end);
+    off = end + 1;
+    const w = i * 16; // 8 int64 fields = 16 uint32 words
+    const mode = u32[w] as number;
+    const errno = u32[w + 14] as number;
+    if (!keep(name, (mode & S_IFMT) === S_IFDIR)) continue;
+    if (errno !== 0) {
+      failures.push({ name, error: errno === ENOENT ? 'vanished before it could be read' : `errno ${errno}: cannot lstat` });
+      continue;
     }
+    const kind = kindOfMode(mode);
+    entries.push({
+      name,
+      kind,
+      perm: mode & 0o7777,
+      uid: u32[w + 2] as number,
+      gid: u32[w + 4] as number,
+      sizeBytes: (u32[w + 7] as number) * 4294967296 + (u32[w + 6] as number),
+      mtimeNs: big[i * 8 + 4] as bigint,
+      atimeNs: big[i * 8 + 5] as bigint,
+      rdev: kind === 'char' || kind === 'block' ? (big[i * 8 + 6] as bigint) : 0n,
+      linkTarget: kind === 'symlink' ? readLink(joinPath(absDir, name)) : null,
+    });
   }
   return { ok: true, entries, failures };
+}
+
+const S_IFMT = 0o170000;
+const S_IFDIR = 0o040000;
+const ENOENT = 2;
+
+function kindOfMode(mode: number): Entry['kind'] {
+  switch (mode & S_IFMT) {
+    case 0o100000: return 'file';
+    case 0o040000: return 'dir';
+    case 0o120000: return 'symlink';
+    case 0o010000: return 'fifo';
+    case 0o140000: return 'socket';
+    case 0o020000: return 'char';
+    default: return 'block';
+  }
+}
+
+function readLink(p: Buffer): Buffer {
+  try {
+    return fs.readlinkSync(p, { encoding: 'buffer' }) as Buffer;
+  } catch {
+    return Buffer.alloc(0); // replaced since the scan: the copy of it will fail and be reported
+  }
 }

@@ -11,6 +11,11 @@ export interface Hlfs {
   futimens(fd: number, atimeNs: bigint, mtimeNs: bigint): void;
   /** mode holds the file type bits (S_IFIFO, S_IFSOCK, S_IFCHR, S_IFBLK) and the permission bits. */
   mknod(file: Buffer, mode: number, rdev: bigint): void;
+  /**
+   * Lists and lstats one directory, sorted by name bytes: names NUL-terminated one after another, and
+   * 8 int64 per entry (mode, uid, gid, size, mtime ns, atime ns, rdev, errno of a failed lstat).
+   */
+  scandir(dir: Buffer): [names: Buffer, stats: ArrayBuffer];
 }
 
 // dist/src/native/hlfs.js -> <repo>/build/Release/hlfs.node (also right for src/native/ under tsx).
