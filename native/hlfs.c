@@ -149,30 +149,38 @@ static int cmp_entry(const void *a, const void *b) {
   return strcmp(((const struct scan_entry *)a)->name, ((const struct scan_entry *)b)->name);
 }
 
-static napi_value js_scandir(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  char *p = path_arg(env, argv[0]);
-  if (!p) return NULL;
-  DIR *d = opendir(p);
-  int err = errno;
-  free(p);
-  if (!d) return throw_errno(env, err, "scandir");
+struct scan_result {
+  char *path;
+  int err;
+  const char *syscall;
+  struct scan_entry *entries;
+  size_t n, name_bytes;
+  napi_deferred deferred;
+  napi_async_work work;
+};
+
+/* The whole scan, touching no JS: runs on the main thread (scandir) or a libuv thread (scandirAsync). */
+static void scan(struct scan_result *r) {
+  DIR *d = opendir(r->path);
+  if (!d) {
+    r->err = errno;
+    r->syscall = "scandir";
+    return;
+  }
   int dfd = dirfd(d);
-  size_t cap = 64, n = 0, name_bytes = 0;
-  struct scan_entry *entries = malloc(cap * sizeof *entries);
+  size_t cap = 64;
+  r->entries = malloc(cap * sizeof *r->entries);
   struct dirent *de;
   errno = 0;
   while ((de = readdir(d)) != NULL) {
     if (de->d_name[0] == '.' && (de->d_name[1] == 0 || (de->d_name[1] == '.' && de->d_name[2] == 0))) continue;
-    if (n == cap) {
+    if (r->n == cap) {
       cap *= 2;
-      entries = realloc(entries, cap * sizeof *entries);
+      r->entries = realloc(r->entries, cap * sizeof *r->entries);
     }
-    struct scan_entry *e = &entries[n++];
+    struct scan_entry *e = &r->entries[r->n++];
     e->name = strdup(de->d_name);
-    name_bytes += strlen(de->d_name) + 1;
+    r->name_bytes += strlen(de->d_name) + 1;
     struct stat st;
     if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
       memset(e->f, 0, sizeof e->f);
@@ -189,33 +197,102 @@ static napi_value js_scandir(napi_env env, napi_callback_info info) {
     }
     errno = 0;
   }
-  err = errno;
-  closedir(d);
-  if (err != 0) {
-    for (size_t i = 0; i < n; i++) free(entries[i].name);
-    free(entries);
-    return throw_errno(env, err, "readdir");
+  if (errno != 0) {
+    r->err = errno;
+    r->syscall = "readdir";
   }
-  qsort(entries, n, sizeof *entries, cmp_entry);
+  closedir(d);
+  qsort(r->entries, r->n, sizeof *r->entries, cmp_entry);
+}
+
+static void scan_free(struct scan_result *r) {
+  for (size_t i = 0; i < r->n; i++) free(r->entries[i].name);
+  free(r->entries);
+  free(r->path);
+  free(r);
+}
+
+/* Builds [names, stats] or an error; frees r. Returns the error in *error when there is one. */
+static napi_value scan_to_js(napi_env env, struct scan_result *r, napi_value *error) {
+  *error = NULL;
+  if (r->err != 0) {
+    throw_errno(env, r->err, r->syscall);
+    napi_value exc;
+    napi_get_and_clear_last_exception(env, &exc);
+    *error = exc;
+    scan_free(r);
+    return NULL;
+  }
   napi_value names, stats_ab, result;
   void *names_data, *stats_data;
-  napi_create_buffer(env, name_bytes, &names_data, &names);
-  napi_create_arraybuffer(env, n * SCAN_FIELDS * sizeof(int64_t), &stats_data, &stats_ab);
+  napi_create_buffer(env, r->name_bytes, &names_data, &names);
+  napi_create_arraybuffer(env, r->n * SCAN_FIELDS * sizeof(int64_t), &stats_data, &stats_ab);
   char *np = names_data;
   int64_t *sp = stats_data;
-  for (size_t i = 0; i < n; i++) {
-    size_t len = strlen(entries[i].name) + 1;
-    memcpy(np, entries[i].name, len);
+  for (size_t i = 0; i < r->n; i++) {
+    size_t len = strlen(r->entries[i].name) + 1;
+    memcpy(np, r->entries[i].name, len);
     np += len;
-    memcpy(sp, entries[i].f, sizeof entries[i].f);
+    memcpy(sp, r->entries[i].f, sizeof r->entries[i].f);
     sp += SCAN_FIELDS;
-    free(entries[i].name);
   }
-  free(entries);
   napi_create_array_with_length(env, 2, &result);
   napi_set_element(env, result, 0, names);
   napi_set_element(env, result, 1, stats_ab);
+  scan_free(r);
   return result;
+}
+
+static struct scan_result *scan_new(napi_env env, napi_value path) {
+  char *p = path_arg(env, path);
+  if (!p) return NULL;
+  struct scan_result *r = calloc(1, sizeof *r);
+  r->path = p;
+  return r;
+}
+
+static napi_value js_scandir(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  struct scan_result *r = scan_new(env, argv[0]);
+  if (!r) return NULL;
+  scan(r);
+  napi_value error;
+  napi_value result = scan_to_js(env, r, &error);
+  if (error) napi_throw(env, error);
+  return result;
+}
+
+static void async_execute(napi_env env, void *data) {
+  scan((struct scan_result *)data);
+}
+
+static void async_complete(napi_env env, napi_status status, void *data) {
+  struct scan_result *r = data;
+  napi_deferred deferred = r->deferred;
+  napi_async_work work = r->work;
+  napi_value error;
+  napi_value result = scan_to_js(env, r, &error);
+  if (error) napi_reject_deferred(env, deferred, error);
+  else napi_resolve_deferred(env, deferred, result);
+  napi_delete_async_work(env, work);
+}
+
+/* scandirAsync(dir: Buffer): Promise<[names, stats]>: the same scan on libuv's thread pool, so the
+ * walk can list the next directories on the other core while JS plans the current one. */
+static napi_value js_scandir_async(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  struct scan_result *r = scan_new(env, argv[0]);
+  if (!r) return NULL;
+  napi_value promise, name;
+  napi_create_promise(env, &r->deferred, &promise);
+  napi_create_string_utf8(env, "hlfs.scandirAsync", NAPI_AUTO_LENGTH, &name);
+  napi_create_async_work(env, NULL, name, async_execute, async_complete, r, &r->work);
+  napi_queue_async_work(env, r->work);
+  return promise;
 }
 
 NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
@@ -224,6 +301,7 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
     {"futimens", NULL, js_futimens, NULL, NULL, NULL, napi_default, NULL},
     {"mknod", NULL, js_mknod, NULL, NULL, NULL, napi_default, NULL},
     {"scandir", NULL, js_scandir, NULL, NULL, NULL, napi_default, NULL},
+    {"scandirAsync", NULL, js_scandir_async, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

