@@ -73,7 +73,7 @@ export async function runBackup(config: Config, options: BackupOptions, deps: Ba
   try {
     await new Run(config, options, deps, b).main();
   } catch (error) {
-    if (error instanceof Interrupted) b.fail(null, 'fatal', `${error.message}: stopped; services were started again`);
+    if (error instanceof Interrupted) b.fail(null, 'fatal', `${error.message}: the run stopped early; every service it had stopped was started again (results in the service steps)`);
     else if (error instanceof FatalError) b.fail(null, error.kind === 'usage' ? 'fatal' : error.kind, error.message);
     else b.fail(null, 'fatal', `internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
   }
