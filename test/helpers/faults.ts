@@ -24,10 +24,16 @@ export interface KillAt {
 }
 
 /** Runs `node dist/src/cli/main.js ARGS`, optionally killing it (SIGKILL) at a point. */
-export function homeLabAsync(args: string[], options: { killAt?: KillAt; prefix?: string[] } = {}): Promise<Run> {
+export function homeLabAsync(
+  args: string[],
+  options: { killAt?: KillAt; prefix?: string[]; onLine?: (line: string, n: number) => void; env?: NodeJS.ProcessEnv } = {},
+): Promise<Run> {
   if (!fs.existsSync(cliPath)) throw new Error(`${cliPath} is missing: run \`npm run build\` first`);
   const [cmd, ...pre] = options.prefix ?? [];
-  const child = cmd ? spawn(cmd, [...pre, process.execPath, cliPath, ...args]) : spawn(process.execPath, [cliPath, ...args]);
+  const spawnOptions = { env: options.env ?? process.env };
+  const child = cmd ? spawn(cmd, [...pre, process.execPath, cliPath, ...args], spawnOptions) : spawn(process.execPath, [cliPath, ...args], spawnOptions);
+  let lines = 0;
+  let partial = '';
   let stdout = '';
   let stderr = '';
   let killed = false;
@@ -42,6 +48,14 @@ export function homeLabAsync(args: string[], options: { killAt?: KillAt; prefix?
   child.stderr.setEncoding('utf8');
   child.stdout.on('data', (chunk: string) => {
     stdout += chunk;
+    if (options.onLine) {
+      partial += chunk;
+      let at: number;
+      while ((at = partial.indexOf('\n')) >= 0) {
+        options.onLine(partial.slice(0, at), ++lines);
+        partial = partial.slice(at + 1);
+      }
+    }
     const at = options.killAt?.afterLines;
     if (at !== undefined && stdout.split('\n').length - 1 >= at) kill();
   });

@@ -1,0 +1,122 @@
+// The backup disk misbehaving under a real `home-lab mirror`: full (a size-limited tmpfs), full just
+// when the manifest is written, and pulled away mid-run (lazy umount). Needs root to mount.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { tempDir, isRoot } from './helpers/tmp.js';
+import { mountTmpfs } from './helpers/mount.js';
+import { contentMap, homeLabAsync, isTempName, rsyncMirror } from './helpers/faults.js';
+import { diffSnapshots, snapshot } from './oracle/snapshot.js';
+import { runScrub } from '../src/scrub/run.js';
+import { outcomeOf } from '../src/scrub/report.js';
+
+const skip = isRoot ? false : 'needs root to mount a size-limited tmpfs';
+
+function fill(dir: string, files: number, sizeBytes: number, prefix = 'f'): void {
+  fs.mkdirSync(dir, { recursive: true });
+  for (let i = 0; i < files; i++) {
+    const data = Buffer.alloc(sizeBytes);
+    for (let o = 0; o + 8 <= sizeBytes; o += 4096) data.writeDoubleLE(Math.random(), o);
+    fs.writeFileSync(path.join(dir, `${prefix}${String(i).padStart(3, '0')}`), data);
+  }
+}
+
+/** Every file under a real name in dst equals the source's: a full disk never leaves a partial one. */
+function noPartialFiles(src: string, dst: string): string[] {
+  const want = contentMap(src);
+  return [...contentMap(dst, ['.home-lab'])].filter(([rel, sha]) => isTempName(rel) || want.get(rel) !== sha).map(([rel]) => rel);
+}
+
+/** The manifest agrees with the files: every row's hash matches, no file is missing a row. */
+async function manifestConsistent(dst: string): Promise<string> {
+  const r = await runScrub({ target: dst, mode: 'verify', chown: false });
+  return outcomeOf(r) === 'ok' ? 'ok' : JSON.stringify(r.counts);
+}
+
+test('disk full mid-copy: a clear error per file, no partial files, manifest consistent, a rerun after freeing space converges', { skip }, async (t) => {
+  const src = path.join(tempDir(t), 'src');
+  fill(src, 6, 700_000);
+  fill(path.join(src, 'd'), 10, 3000, 's');
+  const dst = mountTmpfs(t, '3m');
+  const run = await homeLabAsync(['mirror', '--no-progress', src, dst]);
+  assert.equal(run.code, 3, run.stderr);
+  assert.match(run.stderr, /ENOSPC/);
+  assert.match(run.stdout, /path\(s\) failed/);
+  assert.deepEqual(noPartialFiles(src, dst), [], 'a file under its real name is whole');
+  assert.equal(await manifestConsistent(dst), 'ok');
+  execFileSync('mount', ['-o', 'remount,size=16m', dst]);
+  const rerun = await homeLabAsync(['mirror', '--no-progress', src, dst]);
+  assert.equal(rerun.code, 0, rerun.stderr);
+  const ref = path.join(tempDir(t), 'ref');
+  rsyncMirror(src, ref);
+  assert.deepEqual(diffSnapshots(snapshot(ref), snapshot(dst, ['.home-lab', 'lost+found'])), []);
+  assert.equal(await manifestConsistent(dst), 'ok');
+});
+
+test('disk full when the manifest is written: files whole, the manifest never lies, a rerun converges', { skip }, async (t) => {
+  const src = path.join(tempDir(t), 'src');
+  fill(src, 200, 4000);
+  const disk = mountTmpfs(t, '3m');
+  const dst = path.join(disk, 'm');
+  // Leave room for the data but not for the manifest's rows (tmpfs counts 4 KiB pages).
+  fs.writeFileSync(path.join(disk, 'filler'), Buffer.alloc(3 * 1024 * 1024 - 200 * 4096 - 12 * 1024));
+  const run = await homeLabAsync(['mirror', '--no-progress', src, dst]);
+  assert.notEqual(run.code, 0);
+  assert.deepEqual(noPartialFiles(src, dst), []);
+  // Rows are written in one transaction: none or all. Files without rows are rehashed by the rerun.
+  const r = await runScrub({ target: dst, mode: 'verify', chown: false });
+  assert.equal(r.counts.corrupt + r.counts.missing, 0, JSON.stringify(r.counts));
+  fs.rmSync(path.join(disk, 'filler'));
+  const rerun = await homeLabAsync(['mirror', '--no-progress', src, dst]);
+  assert.equal(rerun.code, 0, rerun.stderr);
+  assert.deepEqual(noPartialFiles(src, dst), []);
+  assert.equal(contentMap(dst, ['.home-lab']).size, 200);
+  assert.equal(await manifestConsistent(dst), 'ok');
+});
+
+test('disk full when the manifest is written: one clear error, not an internal error', { skip, todo: 'engine: the manifest commit on a full disk ends as "home-lab: internal error: SqliteError: database or disk is full" with a stack trace (exit 1); it should say the disk is full, that the files are safe and the next run rehashes them' }, async (t) => {
+  const src = path.join(tempDir(t), 'src');
+  fill(src, 200, 4000);
+  const disk = mountTmpfs(t, '3m');
+  fs.writeFileSync(path.join(disk, 'filler'), Buffer.alloc(3 * 1024 * 1024 - 200 * 4096 - 12 * 1024));
+  const run = await homeLabAsync(['mirror', '--no-progress', src, path.join(disk, 'm')]);
+  assert.doesNotMatch(run.stderr, /internal error|\n\s+at /);
+  assert.match(run.stderr, /full|ENOSPC|no space/i);
+});
+
+test('backup disk unmounted mid-run (lazy umount): the run fails, nothing lands on the filesystem below', { skip }, async (t) => {
+  const src = path.join(tempDir(t), 'src');
+  for (let d = 0; d < 12; d++) fill(path.join(src, `d${d}`), 15, 40_000);
+  const disk = mountTmpfs(t, '64m');
+  const run = await homeLabAsync(['mirror', '-i', '--no-progress', src, disk], {
+    onLine: (line, n) => {
+      // After the first copies, pull the disk away (umount -l detaches it, like a yanked USB disk).
+      if (n === 5) execFileSync('umount', ['-l', disk]);
+      void line;
+    },
+  });
+  assert.notEqual(run.code, 0, 'the run must not report success');
+  assert.equal(run.killed, false);
+  // The mount point is now the bare directory on the parent filesystem: nothing may be written there.
+  assert.deepEqual(fs.readdirSync(disk), [], 'files landed on the filesystem under the mount point');
+  // Put a fresh disk back: a rerun converges.
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64m', 'tmpfs', disk]);
+  const rerun = await homeLabAsync(['mirror', '--no-progress', src, disk]);
+  assert.equal(rerun.code, 0, rerun.stderr);
+  assert.equal(await manifestConsistent(disk), 'ok');
+});
+
+test('backup disk unmounted mid-run: the run stops with one clear error that says the disk went away', { skip, todo: 'engine: after a lazy umount of DST the run goes on and prints one ENOENT error per remaining file (hundreds of lines, raw paths) and ends "partial"; it should notice that DST is gone (st_dev/ino of the root changed or ENOENT on DST itself) and stop as fatal naming the disk' }, async (t) => {
+  const src = path.join(tempDir(t), 'src');
+  for (let d = 0; d < 12; d++) fill(path.join(src, `d${d}`), 15, 40_000);
+  const disk = mountTmpfs(t, '64m');
+  const run = await homeLabAsync(['mirror', '-i', '--no-progress', src, disk], {
+    onLine: (_line, n) => void (n === 5 && execFileSync('umount', ['-l', disk])),
+  });
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', disk]); // so the after-hook's umount has one to undo
+  assert.equal(run.code, 1, 'fatal');
+  assert.ok(run.stderr.split('\n').filter((l) => l.startsWith('error: ')).length <= 3, `too many lines: ${run.stderr.split('\n').length}`);
+  assert.match(run.stderr, /unmounted|vanished|went away|no longer/i);
+});
