@@ -186,3 +186,21 @@ test('a bad flag is a usage error (exit 2)', () => {
   assert.equal(r.code, 2);
   assert.match(r.stderr, /whole number/);
 });
+
+test('--trash: deleted and overwritten files are moved into the trash under their path, not unlinked', async (t) => {
+  const tmp = tempDir(t);
+  write(tmp, 'src/keep', 'same');
+  write(tmp, 'src/d/changed', 'new content', 1_700_000_000);
+  await mirror(options(path.join(tmp, 'src'), path.join(tmp, 'dst')));
+  write(tmp, 'dst/d/extra', 'extra');
+  write(tmp, 'src/d/changed', 'newer content', 1_700_000_100);
+  const before = fs.readFileSync(path.join(tmp, 'dst/d/changed'), 'utf8');
+  const trash = path.join(tmp, 'dst/.home-lab/trash/2026-11-27');
+  const r = await mirror(options(path.join(tmp, 'src'), path.join(tmp, 'dst'), { trashDir: trash }));
+  assert.equal(r.filesCopied, 1);
+  assert.equal(r.filesDeleted, 1);
+  assert.equal(fs.readFileSync(path.join(trash, 'd/extra'), 'utf8'), 'extra');
+  assert.equal(fs.readFileSync(path.join(trash, 'd/changed'), 'utf8'), before);
+  assert.equal(fs.readFileSync(path.join(tmp, 'dst/d/changed'), 'utf8'), 'newer content');
+  assert.ok(!fs.existsSync(path.join(tmp, 'dst/d/extra')));
+});

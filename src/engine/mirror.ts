@@ -303,7 +303,7 @@ class MirrorRun {
           return false;
         case 'copy':
           if (action.replace?.kind === 'dir') this.replace(rel, abs);
-          else if (action.replace && this.trashDir && !dry) removeEntry(abs, joinPath(this.prefix, rel), this.trashDir);
+          else if (action.replace && this.trashDir && !dry) removeEntry(abs, rel, this.trashDir);
           this.startCopy(rel, abs, action.src, dirSetgid);
           return true;
         case 'checksum':
@@ -320,7 +320,7 @@ class MirrorRun {
   private replace(rel: Buffer, abs: Buffer): void {
     this.item('replace', rel);
     if (this.options.dryRun) return;
-    removeEntry(abs, joinPath(this.prefix, rel), this.trashDir);
+    removeEntry(abs, rel, this.trashDir);
     this.store?.removeTree(joinPath(this.prefix, rel));
   }
 
@@ -472,8 +472,8 @@ class MirrorRun {
       if (!this.options.dryRun) {
         try {
           const abs = joinPath(this.dstRoot, d.rel);
-          if (d.keepsExcluded && this.isExcluded) removeTreeKeeping(abs, d.rel, joinPath(this.prefix, d.rel), this.trashDir, this.isExcluded);
-          else removeEntry(abs, joinPath(this.prefix, d.rel), this.trashDir);
+          if (d.keepsExcluded && this.isExcluded) removeTreeKeeping(abs, d.rel, d.rel, this.trashDir, this.isExcluded);
+          else removeEntry(abs, d.rel, this.trashDir);
           this.store?.removeTree(joinPath(this.prefix, d.rel));
         } catch (error) {
           this.fail(d.rel, `cannot delete: ${describe(error)}`);

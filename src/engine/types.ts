@@ -33,7 +33,10 @@ export interface MirrorOptions {
   /** Delete extras in DST (rsync --delete). Default true. */
   delete?: boolean;
   deletionLimits?: DeletionLimits;
-  /** Move deleted/overwritten files here (same filesystem) instead of unlinking them; null = unlink. */
+  /**
+   * Move deleted and overwritten entries here (same filesystem) instead of unlinking them, under their
+   * path relative to DST (DIR mirrors DST's layout); null = unlink.
+   */
   trashDir?: string | null;
   /** Progress and itemized changes. Called on the main thread; keep it cheap. */
   onEvent?: (event: MirrorEvent) => void;
