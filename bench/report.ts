@@ -177,6 +177,10 @@ export function formatMarkdown(report: BenchReport): string {
   out.push('', 'ratio = median home-lab seconds / median rsync seconds: lower is better, below 1 is faster than rsync.');
   const extra = notes(report);
   if (extra.length) out.push('', ...extra.map((line) => `- ${line}`));
+  for (const result of report.results) {
+    if (!result.stderrTail) continue;
+    out.push('', `<details><summary>stderr of the failed run: ${result.tree} ${result.scenario}</summary>`, '', '```', result.stderrTail, '```', '', '</details>');
+  }
   out.push('', '## Method', '', ...methodLines(report).map((line) => `- ${line}`), '');
   return out.join('\n');
 }

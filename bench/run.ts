@@ -106,7 +106,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     const spec = treeSpec(name, options);
     const treeDir = prepareTreeDir(path.join(options.dir, name), treeBytesNeeded(spec, options.repetitions), { mountTmpfs: options.mountTmpfs, warn });
     try {
-      const ctx = await prepareTree(name, spec, treeDir.dir, options.seed, progress);
+      const ctx = await prepareTree(name, spec, treeDir.dir, options.seed, progress, options.signal);
       const info: TreeInfo = { name, ...planTotals(ctx.plan), reused: ctx.reused, generateSeconds: ctx.seconds, fs: treeDir.kind, dir: treeDir.dir };
       trees.push(info);
       progress.done++;
@@ -159,7 +159,14 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   };
 }
 
-async function prepareTree(name: TreeName, spec: ReturnType<typeof treeSpec>, treeDir: string, seed: number, progress: Progress): Promise<{ tree: TreeContext; reused: boolean; seconds: number; plan: TreePlan }> {
+async function prepareTree(
+  name: TreeName,
+  spec: ReturnType<typeof treeSpec>,
+  treeDir: string,
+  seed: number,
+  progress: Progress,
+  signal: AbortSignal | undefined,
+): Promise<{ tree: TreeContext; reused: boolean; seconds: number; plan: TreePlan }> {
   const plan = planTree(spec, seed);
   const src = path.join(treeDir, 'src');
   const signature = treeSignature(spec, seed);
@@ -170,7 +177,7 @@ async function prepareTree(name: TreeName, spec: ReturnType<typeof treeSpec>, tr
     progress.activity(`${name}: generating ${totals.files} files, ${(totals.bytes / 1e6).toFixed(0)} MB`);
     writeMarker(treeDir, { signature, state: 'mutated' });
     removeTree(src);
-    await writeTree(plan, src);
+    await writeTree(plan, src, () => signal?.throwIfAborted());
     writeMarker(treeDir, { signature, state: 'pristine' });
   }
   const tree: TreeContext = {
@@ -212,20 +219,24 @@ function emptyResult(tree: TreeContext, scenario: ScenarioName, status: Scenario
 }
 
 /** Untimed: makes both destinations mirrors of the source (for scenarios run without `initial`). */
-async function syncBoth(tree: TreeContext, ctx: ScenarioContext): Promise<string | null> {
+async function syncBoth(tree: TreeContext, ctx: ScenarioContext): Promise<{ problem: string; stderrTail?: string } | null> {
   for (const tool of ['home-lab', 'rsync'] as const) {
     ctx.progress.activity(`${tree.name}: preparing ${tool}'s destination (untimed)`);
     fs.mkdirSync(tool === 'home-lab' ? tree.homeLabDst : tree.rsyncDst, { recursive: true });
     const command = tool === 'home-lab' ? ctx.tools.homeLabMirror(tree.src, tree.homeLabDst) : ctx.tools.rsyncMirror(tree.src, tree.rsyncDst);
     const run = await runMeasured(command.program, command.args, { ...(ctx.options.signal ? { signal: ctx.options.signal } : {}), env: ctx.options.env ?? process.env });
-    if (!run.ok) return `${describe(command, tree)} failed while preparing: ${runError(run)}`;
+    if (!run.ok) return { problem: `${describe(command, tree)} failed while preparing: ${runError(run)}`, stderrTail: run.stderrTail };
   }
   const problems = verifyMirror({ plan: tree.plan, srcRoot: tree.src, homeLabRoot: tree.homeLabDst, rsyncRoot: tree.rsyncDst, touched: [], generation: -1 });
-  return problems.length ? `the prepared destinations differ: ${problems.join('; ')}` : null;
+  return problems.length ? { problem: `the prepared destinations differ: ${problems.join('; ')}` } : null;
 }
 
-function runError(run: MeasuredRun): string {
-  return run.error ?? `exit code ${run.code}${run.stderrTail ? `: ${run.stderrTail.split('\n').slice(-3).join(' / ')}` : ''}`;
+/** Why a run failed, in one line: the tool's own error line when it printed one. */
+export function runError(run: Pick<MeasuredRun, 'error' | 'code' | 'stderrTail'>): string {
+  if (run.error) return run.error;
+  const lines = run.stderrTail.split('\n').map((line) => line.trim()).filter(Boolean);
+  const said = lines.find((line) => /^(home-lab:|rsync error|rsync:|error:?\b)/i.test(line)) ?? lines.find((line) => /error/i.test(line)) ?? lines[lines.length - 1];
+  return `exit code ${run.code}${said ? `: ${said}` : ''}`;
 }
 
 async function runScenario(tree: TreeContext, scenario: ScenarioName, ctx: ScenarioContext): Promise<ScenarioResult> {
@@ -239,10 +250,10 @@ async function runScenario(tree: TreeContext, scenario: ScenarioName, ctx: Scena
     return emptyResult(tree, scenario, 'skipped', 'this build of home-lab has neither `verify` nor `scrub --percent`');
   }
   if (scenario !== 'initial' && !ctx.synced) {
-    const problem = await syncBoth(tree, ctx);
-    if (problem) {
+    const failed = await syncBoth(tree, ctx);
+    if (failed) {
       skipSteps();
-      return emptyResult(tree, scenario, 'failed', problem);
+      return { ...emptyResult(tree, scenario, 'failed', failed.problem), ...(failed.stderrTail ? { stderrTail: failed.stderrTail } : {}) };
     }
   }
   const runs: Record<ToolName, RunRecord[]> = { 'home-lab': [], rsync: [] };
@@ -264,7 +275,10 @@ async function runScenario(tree: TreeContext, scenario: ScenarioName, ctx: Scena
       ctx.options.signal?.throwIfAborted();
       if (!run.ok) {
         ctx.progress.done += (reps - rep) * 2 - position - 1;
-        return emptyResult(tree, scenario, 'failed', `${tool} failed (repetition ${rep + 1}): \`${describe(command, tree)}\`: ${runError(run)}`);
+        return {
+          ...emptyResult(tree, scenario, 'failed', `${tool} failed (repetition ${rep + 1}): \`${describe(command, tree)}\`: ${runError(run)}`),
+          stderrTail: run.stderrTail,
+        };
       }
       runs[tool].push({
         repetition: rep + 1,

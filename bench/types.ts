@@ -58,6 +58,8 @@ export interface ScenarioResult {
   ratio: number | null;
   /** Verification findings (a mismatch fails the scenario). */
   problems: string[];
+  /** The end of the failing tool's stderr (up to 4 KiB), when a run failed. */
+  stderrTail?: string;
 }
 
 export interface TreeInfo {
