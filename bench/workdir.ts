@@ -70,38 +70,45 @@ export function prepareTreeDir(dir: string, sizeBytes: number, options: { mountT
   const isRoot = process.getuid?.() === 0;
   const mountedHere = isMountpoint(dir) && isTmpfs(dir);
   if (options.mountTmpfs && isRoot) {
-    const available = availableMemoryBytes() + (mountedHere ? fs.statfsSync(dir).blocks * PAGE_BYTES : 0);
+    const available = availableMemoryBytes() + (mountedHere ? fs.statfsSync(dir).blocks * fs.statfsSync(dir).bsize : 0);
     if (sizeBytes > available * 0.9) {
       throw new FatalError(
         `${dir}: the tree needs a ${gib(sizeBytes)} tmpfs but only ${gib(available)} of memory is available; ` +
           'use --scale below 1, fewer --trees, or --no-tmpfs with --dir on a disk',
       );
     }
+    let mountError: string | null = null;
     if (mountedHere) {
       // Kept from an earlier run (--keep): grow it if this run needs more.
       if (fs.statfsSync(dir).blocks * fs.statfsSync(dir).bsize < sizeBytes) run('mount', ['-o', `remount,size=${sizeBytes}`, dir]);
     } else {
       removeTree(dir);
       fs.mkdirSync(dir, { recursive: true });
-      run('mount', ['-t', 'tmpfs', '-o', `size=${sizeBytes},mode=0755`, 'home-lab-bench', dir]);
+      const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${sizeBytes},mode=0755`, 'home-lab-bench', dir], { encoding: 'utf8' });
+      // Root in a container without CAP_SYS_ADMIN cannot mount: measure where we are, with the warning below.
+      if (mounted.status !== 0) mountError = (mounted.stderr || String(mounted.error ?? `exit ${mounted.status}`)).trim();
     }
-    return {
-      dir,
-      kind: 'mounted',
-      sizeBytes,
-      release(keep) {
-        if (keep) return;
-        run('umount', [dir]);
-        fs.rmdirSync(dir);
-      },
-    };
+    if (mountError === null) {
+      return {
+        dir,
+        kind: 'mounted',
+        sizeBytes,
+        release(keep) {
+          if (keep) return;
+          run('umount', [dir]);
+          fs.rmdirSync(dir);
+        },
+      };
+    }
+    options.warn(`cannot mount a tmpfs on ${dir}: ${mountError}`);
   }
   const onTmpfs = isTmpfs(dir);
   if (!onTmpfs) {
     const free = fs.statfsSync(dir).bavail * fs.statfsSync(dir).bsize;
     if (sizeBytes > free * 0.9) throw new FatalError(`${dir}: the tree needs ${gib(sizeBytes)} but the filesystem has ${gib(free)} free; use --scale below 1 or fewer --trees`);
+    const why = !isRoot ? 'not root, so bench cannot mount one' : options.mountTmpfs ? 'mounting one failed' : '--no-tmpfs';
     options.warn(
-      `${dir} is not on a tmpfs (${isRoot ? '--no-tmpfs' : 'not root, so bench cannot mount one'}): the page cache may be dropped ` +
+      `${dir} is not on a tmpfs (${why}): the page cache may be dropped ` +
         'and the disk may slow down after deletions, so timings are noisier; run as root or mount a tmpfs there',
     );
   }
