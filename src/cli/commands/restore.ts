@@ -46,7 +46,7 @@ export function register(program: Command, cli: Cli): void {
     .command('restore')
     .description('copy files or directories back out of a backup (or a trash day) with all attributes, verifying each file against the manifest; --drill rehearses a restore')
     .argument('[paths...]', 'paths relative to the mirror root (with --disk: relative to the disk, e.g. bare/photos); "." for everything')
-    .option('--to <dir>', 'restore into DIR (created if missing); PATH lands at DIR/PATH')
+    .option('--to <dir>', 'restore into DIR (created if missing); PATH lands at DIR/PATH (with --drill: where its temp dir is made)')
     .option('--from-trash <date>', 'restore from the trash day YYYY-MM-DD (files the mirror deleted or overwrote that day)')
     .option('--target <dir>', 'the mirror root (or disk root) to restore from')
     .option('--disk <name>', 'restore from the configured disk NAME (it must be mounted)')
