@@ -134,11 +134,13 @@ static napi_value js_mknod(napi_env env, napi_callback_info info) {
  *
  * One directory listed and lstat'ed in one call: readdir plus fstatat(AT_SYMLINK_NOFOLLOW) per entry,
  * sorted by name bytes (strcmp compares unsigned bytes). `names` holds the names, each followed by a
- * NUL; `stats` holds SCAN_FIELDS int64 per entry: mode, uid, gid, size, mtime ns, atime ns, rdev, and
- * errno when the fstatat failed (the entry vanished), else 0. The walk costs a JS lstat and a Stats
+ * NUL; `stats` holds SCAN_FIELDS int64 per entry: mode, uid, gid, size, mtime ns, atime ns, rdev,
+ * errno when the fstatat failed (the entry vanished) else 0, inode, device; `self` the listed
+ * directory's own [device, inode], so the walk can tell it is still the directory it planned from.
+ * The last component is opened with O_NOFOLLOW: a directory swapped for a symlink is not listed. The walk costs a JS lstat and a Stats
  * object per entry otherwise (measured: most of a no-op mirror's CPU).
  */
-#define SCAN_FIELDS 8
+#define SCAN_FIELDS 10
 
 struct scan_entry {
   char *name;
@@ -155,19 +157,27 @@ struct scan_result {
   const char *syscall;
   struct scan_entry *entries;
   size_t n, name_bytes;
+  int64_t self_dev, self_ino;
   napi_deferred deferred;
   napi_async_work work;
 };
 
 /* The whole scan, touching no JS: runs on the main thread (scandir) or a libuv thread (scandirAsync). */
 static void scan(struct scan_result *r) {
-  DIR *d = opendir(r->path);
+  int fd = open(r->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  DIR *d = fd < 0 ? NULL : fdopendir(fd);
   if (!d) {
     r->err = errno;
     r->syscall = "scandir";
+    if (fd >= 0) close(fd);
     return;
   }
   int dfd = dirfd(d);
+  struct stat self;
+  if (fstat(dfd, &self) == 0) {
+    r->self_dev = (int64_t)self.st_dev;
+    r->self_ino = (int64_t)self.st_ino;
+  }
   size_t cap = 64;
   r->entries = malloc(cap * sizeof *r->entries);
   struct dirent *de;
@@ -194,6 +204,8 @@ static void scan(struct scan_result *r) {
       e->f[5] = (int64_t)st.st_atim.tv_sec * NS_PER_S + st.st_atim.tv_nsec;
       e->f[6] = (int64_t)st.st_rdev;
       e->f[7] = 0;
+      e->f[8] = (int64_t)st.st_ino;
+      e->f[9] = (int64_t)st.st_dev;
     }
     errno = 0;
   }
@@ -223,9 +235,12 @@ static napi_value scan_to_js(napi_env env, struct scan_result *r, napi_value *er
     scan_free(r);
     return NULL;
   }
-  napi_value names, stats_ab, result;
-  void *names_data, *stats_data;
+  napi_value names, stats_ab, self_ab, result;
+  void *names_data, *stats_data, *self_data;
   napi_create_buffer(env, r->name_bytes, &names_data, &names);
+  napi_create_arraybuffer(env, 2 * sizeof(int64_t), &self_data, &self_ab);
+  ((int64_t *)self_data)[0] = r->self_dev;
+  ((int64_t *)self_data)[1] = r->self_ino;
   napi_create_arraybuffer(env, r->n * SCAN_FIELDS * sizeof(int64_t), &stats_data, &stats_ab);
   char *np = names_data;
   int64_t *sp = stats_data;
@@ -236,9 +251,10 @@ static napi_value scan_to_js(napi_env env, struct scan_result *r, napi_value *er
     memcpy(sp, r->entries[i].f, sizeof r->entries[i].f);
     sp += SCAN_FIELDS;
   }
-  napi_create_array_with_length(env, 2, &result);
+  napi_create_array_with_length(env, 3, &result);
   napi_set_element(env, result, 0, names);
   napi_set_element(env, result, 1, stats_ab);
+  napi_set_element(env, result, 2, self_ab);
   scan_free(r);
   return result;
 }

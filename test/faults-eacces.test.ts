@@ -58,7 +58,7 @@ test('EACCES on source files and directories and on a destination directory: rep
   assert.deepEqual(diffSnapshots(snapshot(ref), snapshot(dst, ['.home-lab'])), []);
 });
 
-test('EACCES on a file with a newline and escape codes in its name: every line of output escaped', { skip, todo: 'engine: copy-file.ts puts e.message (which holds the raw path) into the error text, so `EACCES: permission denied, open \'.../evil<newline>error: forged<ESC>[31m\'` is printed raw: the newline forges a second log line and the escape code reaches the terminal' }, async (t) => {
+test('EACCES on a file with a newline and escape codes in its name: every line of output escaped', { skip }, async (t) => {
   const { src, dst } = build(t);
   const run = await homeLabAsync(['mirror', '--no-progress', src, dst], { prefix: NOBODY });
   const out = run.stdout + run.stderr;

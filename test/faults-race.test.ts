@@ -86,9 +86,7 @@ for (const mode of ['grow', 'shrink', 'vanish'] as const) {
   });
 }
 
-test('a source directory swapped for a symlink mid-run: what it points at is never copied; a rerun converges', {
-  todo: 'engine: ESCAPE: the walk lstats a source directory, then lists and copies through its path; when the directory is swapped for a symlink in between, files from the link target (outside SRC) are copied into the backup and recorded in the manifest, with exit 0. Re-check the directory (dev/ino, not a symlink) after listing and after its copies, and fail those paths when it changed',
-}, async (t) => {
+test('a source directory swapped for a symlink mid-run: what it points at is never copied; a rerun converges', async (t) => {
   const tmp = tempDir(t);
   const src = path.join(tmp, 'src');
   const dst = path.join(tmp, 'dst');

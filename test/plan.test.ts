@@ -7,7 +7,7 @@ import type { Entry, EntryKind } from '../src/engine/entry.js';
 function e(name: string, kind: EntryKind, over: Partial<Entry> = {}): Entry {
   return {
     name: Buffer.from(name), kind, perm: 0o644, uid: 0, gid: 0, sizeBytes: 10, mtimeNs: 1_000_000_000_123n, atimeNs: 0n, rdev: 0n,
-    linkTarget: kind === 'symlink' ? Buffer.from('target') : null, ...over,
+    linkTarget: kind === 'symlink' ? Buffer.from('target') : null, ino: 1n, dev: 1n, ...over,
   };
 }
 

@@ -40,16 +40,25 @@ export function removeEntry(abs: Buffer, relInTrash: Buffer, trashDir: Buffer | 
     fs.rmSync(abs, { recursive: true, force: true });
     return;
   }
-  let target = joinPath(trashDir, relInTrash);
-  fs.mkdirSync(splitPath(target).dir, { recursive: true, mode: 0o700 });
-  // The same path trashed twice in one day: keep both, the later one with a ~N suffix.
-  for (let n = 1; fs.existsSync(target) || isSymlink(target); n++) target = Buffer.concat([joinPath(trashDir, relInTrash), Buffer.from(`~${n}`)]);
+  const wanted = joinPath(trashDir, relInTrash);
+  const { dir, name } = splitPath(wanted);
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  // The same path trashed twice in one day: keep both, the later one with a numbered suffix, as
+  // `cp --backup=numbered` does; a long name is cut so name + suffix still fit NAME_MAX (255 bytes).
+  let target = wanted;
+  for (let n = 1; exists(target); n++) {
+    const suffix = Buffer.from(`.~${n}~`);
+    target = joinPath(dir, Buffer.concat([name.subarray(0, Math.min(name.length, NAME_MAX - suffix.length)), suffix]));
+  }
   fs.renameSync(abs, target);
 }
 
-function isSymlink(p: Buffer): boolean {
+const NAME_MAX = 255;
+
+function exists(p: Buffer): boolean {
   try {
-    return fs.lstatSync(p).isSymbolicLink();
+    fs.lstatSync(p);
+    return true;
   } catch {
     return false;
   }

@@ -26,6 +26,9 @@ export interface CopyJob {
   chown: boolean;
   /** The process umask, when known: lets the copy skip fchmod when open() already set the mode. */
   umask?: number;
+  /** The source's identity at the walk, when known: a path now resolving to another file is refused. */
+  ino?: bigint;
+  dev?: bigint;
 }
 
 export type CopyResult =
@@ -96,6 +99,10 @@ export function copyFileSync(job: CopyJob, buffer: Buffer): CopyResult {
     }
     const after = fs.fstatSync(fdIn, { bigint: true });
     if (!after.isFile()) return { ok: false, code: 'CHANGED', error: 'no longer a regular file' };
+    if ((job.ino !== undefined && after.ino !== job.ino) || (job.dev !== undefined && after.dev !== job.dev)) {
+      // Replaced, or a directory on its path was swapped for a symlink: never copy what is behind it.
+      return { ok: false, code: 'CHANGED', error: 'replaced since the walk (another file now answers to this path)' };
+    }
     if (copied !== job.sizeBytes || Number(after.size) !== job.sizeBytes || after.mtimeNs !== job.mtimeNs) {
       return { ok: false, code: 'CHANGED', error: `changed since the walk or while being copied (read ${copied} of ${job.sizeBytes} bytes; size or mtime moved)` };
     }
@@ -111,7 +118,9 @@ export function copyFileSync(job: CopyJob, buffer: Buffer): CopyResult {
   } catch (error) {
     const e = error as NodeJS.ErrnoException;
     const code = e.code ?? 'EIO';
-    return { ok: false, code, error: `${code} (${e.syscall ?? 'copy'}): ${e.message}` };
+    // Never e.message: it holds the raw path, which could forge log lines (the caller shows the
+    // escaped path beside this text).
+    return { ok: false, code, error: `${code} (${e.syscall ?? 'copy'})${e.code ? '' : `: ${e.message}`}` };
   } finally {
     if (fdIn >= 0) fs.closeSync(fdIn);
     if (fdOut >= 0) fs.closeSync(fdOut);

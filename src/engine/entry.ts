@@ -17,6 +17,9 @@ export interface Entry {
   rdev: bigint;
   /** Link target bytes for symlinks (read during the walk), else null. */
   linkTarget: Buffer | null;
+  /** Identity at the walk: a path that later resolves to another inode was replaced (or redirected). */
+  ino: bigint;
+  dev: bigint;
 }
 
 export function kindOf(st: fs.BigIntStats): EntryKind {

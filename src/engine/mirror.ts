@@ -12,7 +12,7 @@ import { TEMP_PREFIX, type CopyJob } from './copy-file.js';
 import type { Entry } from './entry.js';
 import { compileExcludes, type ExcludeMatcher } from './exclude.js';
 import { evaluateDeletions } from './guard.js';
-import { decodeListing, scanDirectoryAsync, statEntry, type RawListing } from './walk.js';
+import { decodeListing, listedIdentity, scanDirectoryAsync, statEntry, type RawListing } from './walk.js';
 import { planDirectory, type Action } from './plan.js';
 import { attrsEqual } from './compare.js';
 import { countTree, createNonRegular, removeEntry, removeTreeKeeping, setAttrs, type IsExcluded } from './apply.js';
@@ -26,7 +26,7 @@ const PROGRESS_INTERVAL_MS = 200;
 // Directories listed ahead on libuv's threads while the main thread plans the current one: the
 // syscalls of the walk then use the second core (a no-op mirror is otherwise one busy thread).
 const PREFETCH_DIRS = 8;
-const EMPTY_LISTING: RawListing = { ok: true, names: Buffer.alloc(0), stats: new ArrayBuffer(0) };
+const EMPTY_LISTING: RawListing = { ok: true, names: Buffer.alloc(0), stats: new ArrayBuffer(0), self: new ArrayBuffer(16) };
 
 interface PendingDir {
   rel: Buffer;
@@ -76,6 +76,15 @@ export async function mirror(options: MirrorOptions): Promise<MirrorResult> {
       syncFilesystem(dstRoot);
       store.commit();
     }
+  } catch (error) {
+    if (store && (error as Error).name === 'SqliteError') {
+      const code = (error as { code?: string }).code ?? 'SQLITE_ERROR';
+      throw new FatalError(
+        `the manifest ${store.file} could not be written (${code}${code === 'SQLITE_FULL' ? ': the backup disk is full' : ''}). ` +
+          `The files copied so far are complete under their real names; free space and rerun: the next run hashes them into the manifest.`,
+      );
+    }
+    throw error;
   } finally {
     await run.close();
     store?.close();
@@ -83,8 +92,15 @@ export async function mirror(options: MirrorOptions): Promise<MirrorResult> {
   return run.result(now() - startedMs);
 }
 
+/** An absolute path; an existing root is resolved through symlinks once, as rsync does for SRC/. */
 function resolveRoot(p: string): Buffer {
-  return trimSlashes(toBuffer(path.resolve(p)));
+  let resolved = path.resolve(p);
+  try {
+    resolved = fs.realpathSync(resolved);
+  } catch {
+    // does not exist (yet): checked and reported by the callers
+  }
+  return trimSlashes(toBuffer(resolved));
 }
 
 function checkSource(srcRoot: Buffer, shown: string): Entry {
@@ -102,7 +118,7 @@ function checkSource(srcRoot: Buffer, shown: string): Entry {
   if (!st.isDirectory()) throw new FatalError(`source ${shown} is not a directory: home-lab mirrors the contents of a directory. Nothing was changed.`);
   return {
     name: Buffer.alloc(0), kind: 'dir', perm: Number(st.mode) & 0o7777, uid: Number(st.uid), gid: Number(st.gid),
-    sizeBytes: 0, mtimeNs: st.mtimeNs, atimeNs: st.atimeNs, rdev: 0n, linkTarget: null,
+    sizeBytes: 0, mtimeNs: st.mtimeNs, atimeNs: st.atimeNs, rdev: 0n, linkTarget: null, ino: st.ino, dev: st.dev,
   };
 }
 
@@ -163,6 +179,7 @@ class MirrorRun {
   private deletionsSkipped: string | null = null;
   private refused = false;
   private lastProgressMs = 0;
+  private dstIdentity: { ino: bigint; dev: bigint } | null = null;
 
   constructor(
     private readonly options: MirrorOptions,
@@ -186,6 +203,7 @@ class MirrorRun {
       // a dry run into a destination that does not exist yet
     }
     const stack: PendingDir[] = [{ rel: Buffer.alloc(0), src: root, created: dstRoot === null, dst: dstRoot, setgid: ((dstRoot?.perm ?? 0) & 0o2000) !== 0 }];
+    this.dstIdentity = dstRoot ? { ino: dstRoot.ino, dev: dstRoot.dev } : null;
     while (stack.length > 0) {
       if (this.pool) await this.pool.ready();
       const dir = stack.pop() as PendingDir;
@@ -210,6 +228,16 @@ class MirrorRun {
     const atRoot = dir.rel.length === 0;
     const keep = (name: Buffer, isDir: boolean) =>
       !(atRoot && name.equals(MANIFEST_NAME)) && (this.matcher.empty || !this.matcher.isExcluded(joinPath(dir.rel, name), isDir));
+    // The directory listed must be the one planned from: not replaced, and no symlink swapped in on
+    // its path since the parent was listed (that would copy from, or write to, somewhere else).
+    if (srcRaw.ok && !sameIdentity(srcRaw, dir.src)) {
+      this.fail(dir.rel, 'source directory replaced during the walk (by another directory or a symlink); skipped');
+      return [];
+    }
+    if (dstRaw.ok && dir.dst && !sameIdentity(dstRaw, dir.dst)) {
+      this.fail(dir.rel, 'destination directory replaced during the walk; skipped');
+      return [];
+    }
     const srcList = decodeListing(joinPath(this.srcRoot, dir.rel), srcRaw, keep);
     if (!srcList.ok) {
       this.fail(dir.rel, `${srcList.error} in the source; its contents were skipped`);
@@ -368,7 +396,7 @@ class MirrorRun {
     const chown = this.owner && (src.uid !== this.euid || src.gid !== this.egid || dirSetgid);
     return {
       src: joinPath(this.srcRoot, rel), dst: abs, sizeBytes: src.sizeBytes, mtimeNs: src.mtimeNs, atimeNs: src.atimeNs,
-      mode: src.perm, uid: src.uid, gid: src.gid, chown, umask: this.umask,
+      mode: src.perm, uid: src.uid, gid: src.gid, chown, umask: this.umask, ino: src.ino, dev: src.dev,
     };
   }
 
@@ -424,6 +452,21 @@ class MirrorRun {
       const rel = joinPath(dirRel, Buffer.from(key, 'latin1'));
       if (!this.matcher.empty && this.matcher.isExcluded(rel, false)) continue;
       this.store?.removeFile(joinPath(this.prefix, rel));
+    }
+  }
+
+  /**
+   * Whether DST itself went away (a backup disk unmounted mid-run: the path now shows the directory
+   * under the mount point). Checked when a path fails, so that case stops the run with one clear
+   * error instead of a failure per remaining file.
+   */
+  private destinationGone(): boolean {
+    if (this.dstIdentity === null || this.options.dryRun) return false;
+    try {
+      const now = fs.lstatSync(this.dstRoot, { bigint: true });
+      return now.ino !== this.dstIdentity.ino || now.dev !== this.dstIdentity.dev;
+    } catch {
+      return true;
     }
   }
 
@@ -486,6 +529,13 @@ class MirrorRun {
   }
 
   private fail(rel: Buffer, error: string): void {
+    if (this.destinationGone()) {
+      // Thrown from here it ends the walk, or (from a copy's callback) the pool's next wait.
+      throw new FatalError(
+        `the destination ${displayPath(this.dstRoot)} went away during the run (unmounted, or replaced): stopped. ` +
+          `Nothing was deleted; ${this.counts.filesCopied} files were copied before. Mount the disk again and rerun.`,
+      );
+    }
     this.failed.push({ path: rel, error });
     this.options.onEvent?.({ kind: 'failure', path: rel, error });
   }
@@ -530,6 +580,11 @@ function readUmask(): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+function sameIdentity(raw: RawListing & { ok: true }, entry: Entry): boolean {
+  const id = listedIdentity(raw);
+  return id.ino === entry.ino && id.dev === entry.dev;
 }
 
 function describe(error: unknown): string {

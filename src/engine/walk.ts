@@ -28,11 +28,19 @@ export function statEntry(absPath: Buffer, name: Buffer): Entry {
     atimeNs: st.atimeNs,
     rdev: kind === 'char' || kind === 'block' ? st.rdev : 0n,
     linkTarget: kind === 'symlink' ? (fs.readlinkSync(absPath, { encoding: 'buffer' }) as Buffer) : null,
+    ino: st.ino,
+    dev: st.dev,
   };
 }
 
 /** What the native scan returns for one directory, or why it failed. */
-export type RawListing = { ok: true; names: Buffer; stats: ArrayBuffer } | { ok: false; code: string; error: string };
+export type RawListing = { ok: true; names: Buffer; stats: ArrayBuffer; self: ArrayBuffer } | { ok: false; code: string; error: string };
+
+/** The listed directory's own [device, inode]. */
+export function listedIdentity(raw: RawListing & { ok: true }): { dev: bigint; ino: bigint } {
+  const v = new BigInt64Array(raw.self);
+  return { dev: v[0] as bigint, ino: v[1] as bigint };
+}
 
 function scanFailure(error: unknown): RawListing {
   const e = error as NodeJS.ErrnoException;
@@ -42,8 +50,8 @@ function scanFailure(error: unknown): RawListing {
 /** One native call lists, lstats and sorts a directory (see native/hlfs.c scandir). */
 export function scanDirectory(absDir: Buffer): RawListing {
   try {
-    const [names, stats] = hlfs.scandir(absDir);
-    return { ok: true, names, stats };
+    const [names, stats, self] = hlfs.scandir(absDir);
+    return { ok: true, names, stats, self };
   } catch (error) {
     return scanFailure(error);
   }
@@ -51,7 +59,7 @@ export function scanDirectory(absDir: Buffer): RawListing {
 
 /** The same on libuv's thread pool: the walk prefetches the next directories while it plans one. */
 export function scanDirectoryAsync(absDir: Buffer): Promise<RawListing> {
-  return hlfs.scandirAsync(absDir).then(([names, stats]) => ({ ok: true, names, stats }) as RawListing, scanFailure);
+  return hlfs.scandirAsync(absDir).then(([names, stats, self]) => ({ ok: true, names, stats, self }) as RawListing, scanFailure);
 }
 
 /**
@@ -75,7 +83,8 @@ export function decodeListing(absDir: Buffer, raw: RawListing, keep: (name: Buff
     const end = names.indexOf(0, off);
     const name = names.subarray(off, end);
     off = end + 1;
-    const w = i * 16; // 8 int64 fields = 16 uint32 words
+    const w = i * 20; // 10 int64 fields = 20 uint32 words
+    const b = i * 10;
     const mode = u32[w] as number;
     const errno = u32[w + 14] as number;
     if (!keep(name, (mode & S_IFMT) === S_IFDIR)) continue;
@@ -91,10 +100,12 @@ export function decodeListing(absDir: Buffer, raw: RawListing, keep: (name: Buff
       uid: u32[w + 2] as number,
       gid: u32[w + 4] as number,
       sizeBytes: (u32[w + 7] as number) * 4294967296 + (u32[w + 6] as number),
-      mtimeNs: big[i * 8 + 4] as bigint,
-      atimeNs: big[i * 8 + 5] as bigint,
-      rdev: kind === 'char' || kind === 'block' ? (big[i * 8 + 6] as bigint) : 0n,
+      mtimeNs: big[b + 4] as bigint,
+      atimeNs: big[b + 5] as bigint,
+      rdev: kind === 'char' || kind === 'block' ? (big[b + 6] as bigint) : 0n,
       linkTarget: kind === 'symlink' ? readLink(joinPath(absDir, name)) : null,
+      ino: big[b + 8] as bigint,
+      dev: big[b + 9] as bigint,
     });
   }
   return { ok: true, entries, failures };

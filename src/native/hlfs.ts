@@ -12,12 +12,13 @@ export interface Hlfs {
   /** mode holds the file type bits (S_IFIFO, S_IFSOCK, S_IFCHR, S_IFBLK) and the permission bits. */
   mknod(file: Buffer, mode: number, rdev: bigint): void;
   /**
-   * Lists and lstats one directory, sorted by name bytes: names NUL-terminated one after another, and
-   * 8 int64 per entry (mode, uid, gid, size, mtime ns, atime ns, rdev, errno of a failed lstat).
+   * Lists and lstats one directory (its last component never a symlink), sorted by name bytes: names
+   * NUL-terminated one after another; 10 int64 per entry (mode, uid, gid, size, mtime ns, atime ns,
+   * rdev, errno of a failed lstat, inode, device); the directory's own [device, inode].
    */
-  scandir(dir: Buffer): [names: Buffer, stats: ArrayBuffer];
+  scandir(dir: Buffer): [names: Buffer, stats: ArrayBuffer, self: ArrayBuffer];
   /** scandir on libuv's thread pool. */
-  scandirAsync(dir: Buffer): Promise<[names: Buffer, stats: ArrayBuffer]>;
+  scandirAsync(dir: Buffer): Promise<[names: Buffer, stats: ArrayBuffer, self: ArrayBuffer]>;
 }
 
 // dist/src/native/hlfs.js -> <repo>/build/Release/hlfs.node (also right for src/native/ under tsx).
