@@ -87,7 +87,7 @@ test('status precedence and the summary', () => {
   const s = b.step('source bare');
   b.addMirror(s, {
     filesCopied: 3, bytesCopied: 3000, filesUnchanged: 0, otherCreated: 1, filesDeleted: 1, bytesDeleted: 10, filesRehashed: 0,
-    failed: [{ path: Buffer.from('bad\nname'), error: 'EIO (read)' }], deletionsSkipped: '1 path(s) failed, so 1 extra entry was not deleted', refused: false, dryRun: false, durationMs: 5,
+    failed: [{ path: Buffer.from('bad\nname'), error: 'EIO (read)' }], deletionsSkipped: '1 path(s) failed, so 1 extra entry was not deleted', refused: false, refusal: null, dryRun: false, durationMs: 5,
   }, 'bare');
   const o = b.finish(3_500);
   assert.equal(o.status, 'partial');

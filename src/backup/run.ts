@@ -360,6 +360,8 @@ class Run {
       deletionLimits: { allow: this.options.allowDeletions === true, maxFiles: this.config.deletions.maxFiles, maxPercent: this.config.deletions.maxPercent },
       trashDir: trashRoot ? path.join(trashRoot, prefix) : null,
       now: this.deps.now,
+      // The engine stops between directories when interrupted, so the disk is free to unmount.
+      ...(this.deps.signal ? { signal: this.deps.signal } : {}),
       ...(this.deps.onEvent ? { onEvent: (e: MirrorEvent) => this.deps.onEvent?.(step.name, e) } : {}),
     };
     this.log.info(`${this.options.dryRun ? 'planning' : 'copying'} ${src} -> ${dst}${excludes.length ? ` (excluding ${excludes.join(' ')})` : ''}`);

@@ -62,6 +62,14 @@ export class OutcomeBuilder {
       this.fail(step, 'refused', `${where}: deletions refused: ${r.deletionsSkipped ?? 'over the deletion limit'}`);
       const refusal: DeletionRefusal = this.outcome.refusal ?? { files: 0, bytes: 0, topDirs: [], reason: '' };
       refusal.reason = [refusal.reason, `${where}: ${r.deletionsSkipped ?? 'over the deletion limit'}`].filter(Boolean).join('; ');
+      if (r.refusal) {
+        refusal.files += r.refusal.files;
+        refusal.bytes += r.refusal.bytes;
+        // Directories are relative to the source: name them from the disk, most files first.
+        refusal.topDirs = [...refusal.topDirs, ...r.refusal.topDirs.map((d) => ({ dir: `${where}/${d.dir}`, files: d.files }))]
+          .sort((a, b) => b.files - a.files)
+          .slice(0, 5);
+      }
       this.outcome.refusal = refusal;
     }
   }

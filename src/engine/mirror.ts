@@ -178,6 +178,7 @@ class MirrorRun {
   private readonly failed: { path: Buffer; error: string }[] = [];
   private deletionsSkipped: string | null = null;
   private refused = false;
+  private refusal: MirrorResult['refusal'] = null;
   private lastProgressMs = 0;
   private dstIdentity: { ino: bigint; dev: bigint } | null = null;
 
@@ -206,6 +207,7 @@ class MirrorRun {
     this.dstIdentity = dstRoot ? { ino: dstRoot.ino, dev: dstRoot.dev } : null;
     while (stack.length > 0) {
       if (this.pool) await this.pool.ready();
+      this.options.signal?.throwIfAborted();
       const dir = stack.pop() as PendingDir;
       for (let k = stack.length - 1; k >= 0 && k >= stack.length - PREFETCH_DIRS; k--) this.startListing(stack[k] as PendingDir);
       const [src, dst] = await this.startListing(dir);
@@ -473,6 +475,7 @@ class MirrorRun {
   /** After all copies: deletions (if allowed), then directory attributes, deepest last-set first. */
   async finish(): Promise<void> {
     await this.pool?.drain();
+    this.options.signal?.throwIfAborted();
     this.applyDeletions();
     for (let k = this.dirFixups.length - 1; k >= 0; k--) {
       const { rel, src } = this.dirFixups[k] as { rel: Buffer; src: Entry };
@@ -506,6 +509,7 @@ class MirrorRun {
     );
     if (!decision.ok) {
       this.refused = true;
+      this.refusal = { files: decision.files, bytes: decision.bytes, topDirs: decision.topDirs };
       this.deletionsSkipped = decision.reason;
       this.notice(`deletions refused: ${decision.reason}`);
       return;
@@ -563,7 +567,7 @@ class MirrorRun {
     return {
       filesCopied: c.filesCopied, bytesCopied: c.bytesCopied, filesUnchanged: c.filesUnchanged, otherCreated: c.otherCreated,
       filesDeleted: c.filesDeleted, bytesDeleted: c.bytesDeleted, filesRehashed: c.filesRehashed,
-      failed: this.failed, deletionsSkipped: this.deletionsSkipped, refused: this.refused, dryRun: this.options.dryRun, durationMs,
+      failed: this.failed, deletionsSkipped: this.deletionsSkipped, refused: this.refused, refusal: this.refusal, dryRun: this.options.dryRun, durationMs,
     };
   }
 

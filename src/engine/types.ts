@@ -42,6 +42,11 @@ export interface MirrorOptions {
   onEvent?: (event: MirrorEvent) => void;
   /** ms since the epoch; passed in so tests control time. */
   now?: () => number;
+  /**
+   * Stops the run between directories and before deletions (SIGTERM from systemd): queued copies
+   * finish, nothing is deleted, the manifest is not committed; mirror() rejects with signal.reason.
+   */
+  signal?: AbortSignal;
 }
 
 /** A closed union of what the mirror does to one path (for -i/--itemize and --dry-run). */
@@ -82,6 +87,8 @@ export interface MirrorResult {
   deletionsSkipped: string | null;
   /** True when the deletion guard refused (exit code "refused"). */
   refused: boolean;
+  /** The guard's numbers when it refused: files and bytes that would have gone, where most. */
+  refusal: { files: number; bytes: number; topDirs: { dir: string; files: number }[] } | null;
   dryRun: boolean;
   durationMs: number;
 }
