@@ -18,7 +18,8 @@ export function describeMachine(packageRoot: string): Machine {
   } catch {
     // A report without the version is still a report.
   }
-  const commit = firstLine('git', ['rev-parse', '--short', 'HEAD'], packageRoot);
+  // -dirty: the build may hold uncommitted work (a shared working tree), so the commit alone would mislead.
+  const commit = firstLine('git', ['describe', '--always', '--dirty'], packageRoot);
   return {
     cpuModel: /^model name\s*:\s*(.*)$/m.exec(cpuinfo)?.[1]?.trim() ?? os.cpus()[0]?.model ?? 'unknown',
     cores: os.availableParallelism(),

@@ -87,10 +87,21 @@ test('the verifier catches a wrong mirror: changed bytes, files missing or extra
   assert.ok(wrong.some((p) => p.includes('rsync -n -a --delete -i finds')), wrong.join('\n'));
 });
 
+/** A bench killed mid-run leaves its tmpfs mounts behind: unmount them before removing the dir. */
+function removeWithMounts(dir: string): void {
+  const mounts = fs
+    .readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((line) => line.split(' ')[4] ?? '')
+    .filter((mount) => mount.startsWith(dir + '/'));
+  for (const mount of mounts.reverse()) spawnSync('umount', [mount]);
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
 function runBenchCli(t: { after: (fn: () => void) => void }, args: string[], env: NodeJS.ProcessEnv = process.env): BenchReport {
   assert.ok(fs.existsSync(CLI), `${CLI} is missing: run npm run build first`);
   const dir = fs.mkdtempSync(path.join(fs.realpathSync('/tmp'), 'home-lab-bench-cli-'));
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  t.after(() => removeWithMounts(dir));
   const result = spawnSync(process.execPath, [CLI, 'bench', '--quick', '--json', '--dir', path.join(dir, 'work'), ...args], { encoding: 'utf8', env, maxBuffer: 64 * 1024 * 1024 });
   assert.equal(result.status, 0, `bench failed:\n${result.stderr}`);
   assert.ok(!fs.existsSync(path.join(dir, 'work')), 'the work dir is removed without --keep');
