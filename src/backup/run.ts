@@ -24,6 +24,8 @@ import { ManifestStore } from '../manifest/store.js';
 import { coverageCounts } from '../manifest/queries.js';
 import { coverageSinceMs } from '../scrub/report.js';
 import { acquireDiskLock } from './lock.js';
+import { pruneTrash } from '../trash/prune.js';
+import { trashDayDir, trashDayOf } from '../trash/layout.js';
 import type { BackupOutcome, StepOutcome } from './outcome.js';
 import { verifySample } from './sample.js';
 import { excludesForVolume, planServices, volumeExcludes, type PlanSource, type StopGroup, type Volume } from './services.js';
@@ -110,6 +112,17 @@ class Run {
     if (this.deps.signal?.aborted) throw new Interrupted(this.deps.signal.reason);
   }
 
+  /** Trash days older than the retention go first, then more, oldest first, if the disk is short of space. */
+  private pruneTrash(step: StepOutcome, diskRoot: string): void {
+    try {
+      const r = pruneTrash({ diskRoot, nowMs: this.deps.now(), keepDays: this.config.trash.retentionDays, logger: this.log });
+      for (const p of r.pruned) step.notes.push(`trash of ${p.date} pruned (${p.reason}, ${p.bytesFreed} bytes)`);
+      for (const f of r.failed) this.b.fail(step, 'partial', `pruning the trash of ${f.date}: ${f.error}`);
+    } catch (error) {
+      this.b.fail(step, 'partial', `pruning the trash: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
   /** Waits for p, or stops waiting when the run is interrupted (the copy may still be running). */
   private abortable<T>(p: Promise<T>): Promise<T> {
     const signal = this.deps.signal;
@@ -156,6 +169,7 @@ class Run {
     try {
       const lock = this.options.dryRun ? null : acquireDiskLock({ diskRoot: disk.root, logger: this.log, command: 'backup', now: this.deps.now });
       try {
+        if (!this.options.dryRun) this.pruneTrash(diskStep, disk.root);
         await this.onDisk(disk);
       } finally {
         lock?.release();
@@ -348,7 +362,9 @@ class Run {
   }
 
   private async runMirror(step: StepOutcome, prefix: string, src: string, dst: string, excludes: string[], disk: MountedDisk): Promise<boolean> {
-    const trashRoot = this.options.dryRun ? null : (this.deps.trashRoot?.(disk.root, this.b.outcome.startedAtMs) ?? null);
+    // Deleted and overwritten files go to today's trash on the disk (threat 1), unless a test seam says otherwise.
+    const trashAt = this.deps.trashRoot ?? ((root: string, atMs: number) => trashDayDir(root, trashDayOf(atMs)));
+    const trashRoot = this.options.dryRun ? null : trashAt(disk.root, this.b.outcome.startedAtMs);
     const options: MirrorOptions = {
       src,
       dst,
