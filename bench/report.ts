@@ -117,7 +117,7 @@ export function methodLines(report: BenchReport): string[] {
       'of the same length and a later mtime; delete-add = 1 % of the files deleted and as many new ones added; ' +
       `scrub = \`${report.scrubCommand ?? 'home-lab verify/scrub (not available in this build)'}\` (re-reads the mirror against its manifest) against ` +
       `\`rsync ${RSYNC_SCRUB_ARGS.join(' ')} SRC/ DST/\` on the unchanged mirror (rsync reads both sides).`,
-    `Each scenario runs ${report.options.repetitions} repetitions; the tools alternate which goes first. Times are wall-clock from spawn to exit, ` +
+    `Each scenario runs ${report.options.repetitions} repetitions; the tools alternate which goes first (across scenarios too, so with an odd count neither always leads). Times are wall-clock from spawn to exit, ` +
       'node start-up included. The table gives the median and min–max; rates are per run (files in the tree / s; bytes copied, or read by scrub, / s), medians shown. ' +
       'CPU s is user + system time of the tool and all its processes (the cutime/cstime the kernel credits when they are reaped): ' +
       'on a busy machine it moves far less than wall time.',

@@ -100,6 +100,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   fs.mkdirSync(options.dir, { recursive: true });
 
   const trees: TreeInfo[] = [];
+  const turns = { count: 0 };
   const results: ScenarioResult[] = [];
   const failures: string[] = [];
   for (const name of options.trees) {
@@ -113,7 +114,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       emit({ kind: 'tree', info, done: progress.done, total: progress.total });
       let synced = false;
       for (const scenario of scenarios) {
-        const result = await runScenario(ctx.tree, scenario, { tools, options, progress, emit, synced });
+        const result = await runScenario(ctx.tree, scenario, { tools, options, progress, emit, synced, turns });
         results.push(result);
         emit({ kind: 'result', result });
         if (result.status === 'failed') failures.push(`${name} ${scenario}: ${result.reason ?? 'failed'}${result.problems.length ? `: ${result.problems.join('; ')}` : ''}`);
@@ -201,6 +202,8 @@ interface ScenarioContext {
   emit: (event: BenchEvent) => void;
   /** Both destinations are known mirrors of the current source. */
   synced: boolean;
+  /** Repetitions run so far in the whole bench: who goes first alternates across scenarios too. */
+  turns: { count: number };
 }
 
 function commandFor(tools: Tools, tool: ToolName, scenario: ScenarioName, tree: TreeContext): ToolCommand | null {
@@ -263,7 +266,7 @@ async function runScenario(tree: TreeContext, scenario: ScenarioName, ctx: Scena
     ctx.progress.activity(`${tree.name} · ${scenario} · ${rep + 1}/${reps}: preparing`);
     const touched = prepareRepetition(tree, scenario);
     bytesPerRep.push(scenarioBytes(tree, scenario, touched));
-    const order: ToolName[] = rep % 2 === 0 ? ['home-lab', 'rsync'] : ['rsync', 'home-lab'];
+    const order: ToolName[] = ctx.turns.count++ % 2 === 0 ? ['home-lab', 'rsync'] : ['rsync', 'home-lab'];
     for (const [position, tool] of order.entries()) {
       const command = commandFor(ctx.tools, tool, scenario, tree);
       if (!command) throw new Error('unreachable: rsync always has a command');
