@@ -7,7 +7,7 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { tempDir, isRoot } from './helpers/tmp.js';
 import { mountTmpfs } from './helpers/mount.js';
-import { contentMap, homeLabAsync, isTempName, rsyncMirror } from './helpers/faults.js';
+import { ageDirectories, contentMap, homeLabAsync, isTempName, rsyncMirror } from './helpers/faults.js';
 import { diffSnapshots, snapshot } from './oracle/snapshot.js';
 import { runScrub } from '../src/scrub/run.js';
 import { outcomeOf } from '../src/scrub/report.js';
@@ -39,6 +39,7 @@ test('disk full mid-copy: a clear error per file, no partial files, manifest con
   const src = path.join(tempDir(t), 'src');
   fill(src, 6, 700_000);
   fill(path.join(src, 'd'), 10, 3000, 's');
+  ageDirectories(src);
   const dst = mountTmpfs(t, '3m');
   const run = await homeLabAsync(['mirror', '--no-progress', src, dst]);
   assert.equal(run.code, 3, run.stderr);

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { tempDir, isRoot } from './helpers/tmp.js';
-import { homeLabAsync, rawControlLines, rsyncMirror } from './helpers/faults.js';
+import { ageDirectories, homeLabAsync, rawControlLines, rsyncMirror } from './helpers/faults.js';
 import { diffSnapshots, snapshot } from './oracle/snapshot.js';
 
 const NOBODY = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'];
@@ -35,6 +35,7 @@ function build(t: Parameters<typeof tempDir>[0]) {
   fs.chownSync(dst, 65534, 65534);
   fs.chownSync(path.join(dst, 'extra.txt'), 65534, 65534);
   // dst/locked stays root's 0755: nobody cannot create files in it.
+  ageDirectories(src);
   return { tmp, src, dst };
 }
 

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { tempDir, isRoot } from './helpers/tmp.js';
-import { contentMap, homeLabAsync, isTempName, rsyncMirror, type KillAt } from './helpers/faults.js';
+import { ageDirectories, contentMap, homeLabAsync, isTempName, rsyncMirror, type KillAt } from './helpers/faults.js';
 import { generateTree } from './oracle/tree.js';
 import { Random } from './oracle/random.js';
 import { diffSnapshots, snapshot } from './oracle/snapshot.js';
@@ -66,6 +66,7 @@ test(`SIGKILL at ${KILL_POINTS} points of a mirror, then a rerun: equals rsync, 
   const halfWritten: string[] = [];
   for (let k = 0; k < KILL_POINTS; k++) {
     mutate(src, r);
+    ageDirectories(src);
     const before = contentMap(dst, ['.home-lab']);
     const wanted = contentMap(src);
     for (const sha of wanted.values()) everSeen.add(sha);

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { tempDir } from './helpers/tmp.js';
-import { homeLabAsync, rawControlLines, rsyncMirror } from './helpers/faults.js';
+import { ageDirectories, homeLabAsync, rawControlLines, rsyncMirror } from './helpers/faults.js';
 import { diffSnapshots, snapshot } from './oracle/snapshot.js';
 import { hlfs } from '../src/native/hlfs.js';
 import { ManifestStore } from '../src/manifest/store.js';
@@ -27,6 +27,7 @@ test('symlinks in the destination pointing outside are replaced, never followed 
   fs.writeFileSync(path.join(src, 'file'), 'from src');
   fs.writeFileSync(path.join(src, 'dir/child'), 'child');
   fs.writeFileSync(path.join(src, 'gone-later'), 'x');
+  ageDirectories(src);
   fs.mkdirSync(path.join(outside, 'sub'), { recursive: true });
   fs.writeFileSync(path.join(outside, 'target'), 'must not change');
   fs.writeFileSync(path.join(outside, 'sub/child'), 'must not change');

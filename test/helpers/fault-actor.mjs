@@ -44,6 +44,7 @@ if (mode === 'grow') {
     fs.renameSync(aside, file);
     await pause();
   }
+  if (fs.existsSync(aside)) fs.renameSync(aside, file); // leave the tree as it was
 } else if (mode === 'swap') {
   const real = `${file}.real`;
   while (!stop) {
@@ -54,6 +55,11 @@ if (mode === 'grow') {
     fs.unlinkSync(file);
     fs.renameSync(real, file);
     await pause();
+  }
+  // Stopped while swapped: put the directory back, so the next round starts from the real tree.
+  if (fs.lstatSync(real, { throwIfNoEntry: false })) {
+    fs.unlinkSync(file);
+    fs.renameSync(real, file);
   }
 } else {
   throw new Error(`unknown mode ${mode}`);

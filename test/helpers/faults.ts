@@ -5,6 +5,7 @@ import crypto from 'node:crypto';
 import { spawn, spawnSync } from 'node:child_process';
 import { displayPath, joinPath } from '../../src/engine/bytes.js';
 import { TEMP_PREFIX } from '../../src/engine/copy-file.js';
+import { hlfs } from '../../src/native/hlfs.js';
 import { cliPath } from './cli.js';
 
 export interface Run {
@@ -91,6 +92,23 @@ export function contentMap(root: string, skip: string[] = []): Map<string, strin
 
 export function isTempName(escapedPath: string): boolean {
   return escapedPath.split('/').pop()?.startsWith(TEMP_PREFIX) ?? false;
+}
+
+/**
+ * Sets every directory's mtime under root (root included) to a time well in the past. rsync 3.5
+ * leaves a directory it creates with its creation time when the source's mtime falls in the same
+ * second (measured here: about half of the runs of a tree made just before), so a tree compared with
+ * rsync's copy must not carry "just now" directory times. Never follows a symlink.
+ */
+export function ageDirectories(root: string, mtimeNs = 1_600_000_000_123_456_789n): void {
+  const walk = (p: Buffer) => {
+    for (const name of fs.readdirSync(p, { encoding: 'buffer' })) {
+      const c = joinPath(p, name);
+      if (fs.lstatSync(c).isDirectory()) walk(c);
+    }
+    hlfs.utimensat(p, mtimeNs, mtimeNs, true);
+  };
+  walk(Buffer.from(root));
 }
 
 export function rsyncMirror(src: string, dst: string): void {
