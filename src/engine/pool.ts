@@ -46,6 +46,10 @@ export class CopyPool {
       minThreads: this.threads,
       maxThreads: this.threads,
       idleTimeout: 60_000,
+      // Workers only copy through one reused buffer: a small young generation keeps each thread's
+      // RSS down (measured on a 99,000-file copy: peak RSS 170 MiB with V8's default, 147 with 4 MiB,
+      // same time).
+      resourceLimits: { maxYoungGenerationSizeMb: 4 },
     });
     // Without a listener, a worker that cannot start would crash the process instead of failing tasks.
     piscina.on('error', (error: unknown) => {
