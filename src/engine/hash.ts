@@ -48,13 +48,22 @@ export function hashFileSync(file: Buffer, buffer: Buffer): HashFileResult {
   try {
     const st = fs.fstatSync(fd, { bigint: true });
     if (!st.isFile()) return { ok: false, code: 'ENOTREG', error: 'not a regular file' };
+    const expected = Number(st.size);
+    if (expected < buffer.length) {
+      // A small file: one read of size+1 bytes shows it whole (and whether it grew), one-shot hash.
+      const n = fs.readSync(fd, buffer, 0, expected + 1, null);
+      if (n <= expected) return { ok: true, hash: hex64(api.h64Raw(buffer.subarray(0, n), 0n)), sizeBytes: n, mtimeNs: st.mtimeNs };
+    }
+    // Large (or grown while read): stream from the start.
     const h = createHasher();
     let size = 0;
+    let position = 0;
     for (;;) {
-      const n = fs.readSync(fd, buffer, 0, buffer.length, null);
+      const n = fs.readSync(fd, buffer, 0, buffer.length, position);
       if (n === 0) break;
       h.update(buffer.subarray(0, n));
       size += n;
+      position += n;
     }
     return { ok: true, hash: hex64(h.digest()), sizeBytes: size, mtimeNs: st.mtimeNs };
   } catch (error) {
