@@ -4,10 +4,11 @@
 import fs from 'node:fs';
 import type { Coverage } from './outcome.js';
 import { ManifestStore, manifestPath } from '../manifest/store.js';
+import { readDrillRecord, type DrillRecord } from '../restore/drill-record.js';
 
 const WINDOW_MS = 100 * 86_400_000;
 
-export function readLiveDisk(mountPoint: string, nowMs: number): { freeBytes: number | null; coverage: Coverage | null } | null {
+export function readLiveDisk(mountPoint: string, nowMs: number): { freeBytes: number | null; coverage: Coverage | null; drill: DrillRecord | null } | null {
   if (!fs.existsSync(manifestPath(mountPoint))) return null;
   let freeBytes: number | null = null;
   try {
@@ -37,5 +38,6 @@ export function readLiveDisk(mountPoint: string, nowMs: number): { freeBytes: nu
   } finally {
     store?.close();
   }
-  return { freeBytes, coverage };
+  const drill = readDrillRecord(mountPoint);
+  return { freeBytes, coverage, drill: drill.ok ? drill.record : null };
 }

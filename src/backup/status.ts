@@ -22,6 +22,8 @@ export interface DiskStatus {
   /** Coverage and free space were read from the mounted disk just now (not the last run's). */
   live: boolean;
   corruptFoundLastRun: number;
+  /** The last restore drill on this disk (read from the disk when it is mounted), or null. */
+  drill: { lastRunAtMs: number; lastResult: 'passed' | 'failed'; lastPassedAtMs: number | null } | null;
 }
 
 export interface StatusReport {
@@ -46,7 +48,7 @@ export interface StatusInputs {
   /** Is the process still there? (process.kill(pid, 0) in the CLI.) */
   pidAlive: (pid: number) => boolean;
   /** Facts read from a mounted disk just now, by name. */
-  live?: Record<string, { freeBytes: number | null; coverage: Coverage | null }>;
+  live?: Record<string, { freeBytes: number | null; coverage: Coverage | null; drill?: { lastRunAtMs: number; lastResult: 'passed' | 'failed'; lastPassedAtMs: number | null } | null }>;
 }
 
 export function formatAge(ms: number): string {
@@ -84,6 +86,7 @@ export function buildStatus(input: StatusInputs): StatusReport {
       freeBytes: live?.freeBytes ?? r?.freeBytes ?? null,
       live: live !== undefined,
       corruptFoundLastRun: r?.lastRun.corruptFound ?? 0,
+      drill: live?.drill ? { lastRunAtMs: live.drill.lastRunAtMs, lastResult: live.drill.lastResult, lastPassedAtMs: live.drill.lastPassedAtMs } : null,
     };
   });
 
@@ -121,6 +124,7 @@ export function buildStatus(input: StatusInputs): StatusReport {
               `swap it in and run a backup (still in the drawer?).`,
       );
     }
+    if (d.drill?.lastResult === 'failed') warnings.push(`disk ${d.name}: the last restore drill (${formatAge(nowMs - d.drill.lastRunAtMs)}) FAILED: run \`home-lab restore --drill\` to see why.`);
     if (d.corruptFoundLastRun > 0) warnings.push(`disk ${d.name}: its last run found ${d.corruptFoundLastRun} corrupt backup file(s): run \`home-lab scrub\` on it.`);
   }
   return { nowMs, stateFile: input.stateFile, neverRun, lastRun: state.lastRun, running, disks, warnings, ok: warnings.length === 0 };
@@ -157,6 +161,11 @@ export function renderStatus(report: StatusReport, options: { timeZone?: string 
       );
     }
     if (d.freeBytes !== null) lines.push(`  free          ${formatBytes(d.freeBytes)}${d.live ? '' : ' (at its last run)'}`);
+    if (d.live) {
+      lines.push(
+        `  restore drill ${d.drill === null ? 'never rehearsed: run `home-lab restore --drill`' : `last passed ${d.drill.lastPassedAtMs === null ? 'never' : at(d.drill.lastPassedAtMs)}${d.drill.lastResult === 'failed' ? `; the last one (${formatAge(report.nowMs - d.drill.lastRunAtMs)}) FAILED` : ''}`}`,
+      );
+    }
   }
   lines.push('');
   if (report.warnings.length === 0) lines.push('OK: nothing needs attention.');
