@@ -204,3 +204,19 @@ test('--trash: deleted and overwritten files are moved into the trash under thei
   assert.equal(fs.readFileSync(path.join(tmp, 'dst/d/changed'), 'utf8'), 'newer content');
   assert.ok(!fs.existsSync(path.join(tmp, 'dst/d/extra')));
 });
+
+test('--trash never moves through a symlink planted in the trash', async (t) => {
+  const tmp = tempDir(t);
+  write(tmp, 'src/d/keep', 'k');
+  await mirror(options(path.join(tmp, 'src'), path.join(tmp, 'dst')));
+  write(tmp, 'dst/d/extra', 'extra');
+  fs.mkdirSync(path.join(tmp, 'outside'));
+  const trash = path.join(tmp, 'trash');
+  fs.mkdirSync(trash);
+  fs.symlinkSync(path.join(tmp, 'outside'), path.join(trash, 'd'));
+  const r = await mirror(options(path.join(tmp, 'src'), path.join(tmp, 'dst'), { trashDir: trash }));
+  assert.deepEqual(fs.readdirSync(path.join(tmp, 'outside')), [], 'nothing landed behind the link');
+  assert.equal(r.failed.length, 1);
+  assert.match(r.failed[0]?.error ?? '', /ENOTDIR/);
+  assert.ok(fs.existsSync(path.join(tmp, 'dst/d/extra')), 'not deleted either: kept until the trash is sound');
+});

@@ -42,7 +42,7 @@ export function removeEntry(abs: Buffer, relInTrash: Buffer, trashDir: Buffer | 
   }
   const wanted = joinPath(trashDir, relInTrash);
   const { dir, name } = splitPath(wanted);
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  mkdirsNoFollow(trashDir, splitPath(relInTrash).dir);
   // The same path trashed twice in one day: keep both, the later one with a numbered suffix, as
   // `cp --backup=numbered` does; a long name is cut so name + suffix still fit NAME_MAX (255 bytes).
   let target = wanted;
@@ -54,6 +54,37 @@ export function removeEntry(abs: Buffer, relInTrash: Buffer, trashDir: Buffer | 
 }
 
 const NAME_MAX = 255;
+
+/**
+ * mkdir -p of base/rel that never goes through a symlink (one planted in the trash must not
+ * redirect a move outside it) and fails on a non-directory in the way.
+ */
+function mkdirsNoFollow(base: Buffer, rel: Buffer): void {
+  fs.mkdirSync(base, { recursive: true, mode: 0o700 });
+  if (!fs.lstatSync(base).isDirectory()) throw Object.assign(new Error('trash is not a directory'), { code: 'ENOTDIR', syscall: 'mkdir' });
+  let at = base;
+  for (const part of rel.length === 0 ? [] : splitComponents(rel)) {
+    at = joinPath(at, part);
+    try {
+      fs.mkdirSync(at, { mode: 0o700 });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    if (!fs.lstatSync(at).isDirectory()) throw Object.assign(new Error('not a directory in the trash'), { code: 'ENOTDIR', syscall: 'mkdir' });
+  }
+}
+
+function splitComponents(p: Buffer): Buffer[] {
+  const parts: Buffer[] = [];
+  let start = 0;
+  for (let i = 0; i <= p.length; i++) {
+    if (i === p.length || p[i] === 0x2f) {
+      if (i > start) parts.push(p.subarray(start, i));
+      start = i + 1;
+    }
+  }
+  return parts;
+}
 
 function exists(p: Buffer): boolean {
   try {
