@@ -2,6 +2,9 @@
 // disk, how long, how much was copied, deleted and verified, and the first errors with their paths.
 // The outcome holds no secrets by contract (outcome.ts); nothing else is added here.
 import type { BackupOutcome, RunStatus, StepOutcome } from './outcome.js';
+import { formatBytes } from '../units.js';
+
+export { formatBytes };
 
 export interface Report {
   title: string;
@@ -25,17 +28,6 @@ const STATUS_WORD: Record<RunStatus, string> = {
   fatal: 'FAILED',
   busy: 'BUSY',
 };
-
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
-  let value = bytes;
-  let unit = 0;
-  while (Math.abs(value) >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
-}
 
 export function formatDuration(ms: number): string {
   const totalSeconds = Math.max(0, Math.round(ms / 1000));

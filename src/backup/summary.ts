@@ -1,19 +1,11 @@
 // Pure: the per-step summary the CLI prints at the end of `home-lab backup` (the notification body is
 // issue 5's report-text.ts). Paths in the outcome are already escaped.
 import type { BackupOutcome } from './outcome.js';
+import { formatBytes } from '../units.js';
+
+export { formatBytes };
 
 const MAX_FAILURES_SHOWN = 10;
-
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = bytes;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return `${u === 0 ? v : v.toFixed(1)} ${units[u]}`;
-}
 
 function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)} s`;

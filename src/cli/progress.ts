@@ -2,6 +2,9 @@
 // (journald-friendly: no bars, no colours). Fed by the engine's progress events.
 import cliProgress from 'cli-progress';
 import type { Logger } from '../log.js';
+import { formatBytes } from '../units.js';
+
+export { formatBytes };
 
 export interface ProgressSink {
   update(state: { filesDone: number; filesTotal: number; bytesDone: number; bytesTotal: number }): void;
@@ -9,17 +12,6 @@ export interface ProgressSink {
 }
 
 const PLAIN_INTERVAL_MS = 10_000;
-
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = bytes;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return `${u === 0 ? v : v.toFixed(1)} ${units[u]}`;
-}
 
 export function createProgress(options: { tty: boolean; label: string; logger: Logger; enabled: boolean }): ProgressSink {
   if (!options.enabled) return { update() {}, stop() {} };

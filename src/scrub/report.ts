@@ -1,6 +1,9 @@
 // What a scrub or verify found, as data; the human summary and the JSON object made from it. Pure.
 import { displayPath } from '../engine/bytes.js';
 import type { CoverageCounts } from '../manifest/queries.js';
+import { formatBytes } from '../units.js';
+
+export { formatBytes };
 
 export type FindingKind = 'corrupt' | 'missing' | 'source-rot' | 'repaired' | 'unmanifested' | 'unsafe';
 
@@ -93,17 +96,6 @@ export function outcomeOf(r: ScrubReport): 'findings' | 'repaired' | 'ok' {
   if (c.corrupt + c.missing + c.sourceRot + c.unmanifested + c.unsafe > 0) return 'findings';
   if (c.repaired > 0) return 'repaired';
   return 'ok';
-}
-
-export function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return i === 0 ? `${n} B` : `${v.toFixed(1)} ${units[i]}`;
 }
 
 function formatDays(days: number): string {
