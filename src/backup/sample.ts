@@ -3,8 +3,8 @@
 // written reads back, and the nightly scrub, one step at a time. The rows are taken oldest
 // verification first (never verified first), like `home-lab scrub`, so P % a night covers every file
 // of an unchanged tree in ceil(100 / P) nights. The per-file checks are scrub's (scrub/verify.ts).
-import { joinPath, displayPath } from '../engine/bytes.js';
-import { ManifestStore, type ManifestRow, type VerifyStatus } from '../manifest/store.js';
+import { displayPath } from '../engine/bytes.js';
+import { ManifestStore, rowFromRaw, type ManifestRow, type RawRow, type VerifyStatus } from '../manifest/store.js';
 import { recordRepair, setVerifiedByKey } from '../manifest/queries.js';
 import { RootedTree } from '../scrub/safe-path.js';
 import { parsePercent, sampleSize } from '../scrub/select.js';
@@ -37,16 +37,6 @@ export interface SampleResult {
   failures: { path: string; error: string }[];
 }
 
-interface RawRow {
-  dir: Buffer;
-  name: Buffer;
-  size: bigint;
-  mtime_ns: bigint;
-  hash: string;
-  hashed_at: bigint;
-  verified_at: bigint | null;
-  verify_status: VerifyStatus | null;
-}
 
 // dir = prefix, or dir in [prefix + '/', prefix + '0'): '0' is the byte after '/'. For prefix '' all rows.
 const UNDER = '(? = x\'\' OR dir = ? OR (dir >= ? AND dir < ?) OR (dir = x\'\' AND name = ?))';
@@ -75,15 +65,7 @@ export function verifySample(o: SampleOptions): SampleResult {
     const buffer = Buffer.allocUnsafe(1024 * 1024);
     const records: { key: { dir: Buffer; name: Buffer }; status: VerifyStatus; fresh?: { path: Buffer; sizeBytes: number; mtimeNs: bigint; hash: string } }[] = [];
     for (const r of raw) {
-      const row: ManifestRow = {
-        path: r.dir.length === 0 ? r.name : joinPath(r.dir, r.name),
-        sizeBytes: Number(r.size),
-        mtimeNs: r.mtime_ns,
-        hash: r.hash,
-        hashedAtMs: Number(r.hashed_at),
-        verifiedAtMs: r.verified_at === null ? null : Number(r.verified_at),
-        verifyStatus: r.verify_status,
-      };
+      const row: ManifestRow = rowFromRaw(r);
       const rel = prefix.length === 0 ? row.path : row.path.subarray(prefix.length + 1);
       const backup = checkBackup(disk, row, buffer);
       const source = rel.length === 0 ? { state: { kind: 'none' as const } } : checkSource(src, rel, row, buffer);

@@ -5,38 +5,12 @@
 // iterator is open on the same connection, so callers read a page, verify it, record it in one
 // transaction, then read the next page after the last key they saw.
 import type Database from 'better-sqlite3';
-import { joinPath } from '../engine/bytes.js';
-import type { ManifestStore, ManifestRow, VerifyStatus } from './store.js';
+import { rowFromRaw, type ManifestStore, type ManifestRow, type RawRow, type VerifyStatus } from './store.js';
 
 /** A row plus its key, so the next page can start right after it. */
 export interface KeyedRow extends ManifestRow {
   dir: Buffer;
   name: Buffer;
-}
-
-interface RawRow {
-  dir: Buffer;
-  name: Buffer;
-  size: bigint;
-  mtime_ns: bigint;
-  hash: string;
-  hashed_at: bigint;
-  verified_at: bigint | null;
-  verify_status: VerifyStatus | null;
-}
-
-function keyed(r: RawRow): KeyedRow {
-  return {
-    dir: r.dir,
-    name: r.name,
-    path: r.dir.length === 0 ? r.name : joinPath(r.dir, r.name),
-    sizeBytes: Number(r.size),
-    mtimeNs: r.mtime_ns,
-    hash: r.hash,
-    hashedAtMs: Number(r.hashed_at),
-    verifiedAtMs: r.verified_at === null ? null : Number(r.verified_at),
-    verifyStatus: r.verify_status,
-  };
 }
 
 /** Where the previous page ended (null: start at the beginning). */
@@ -99,19 +73,19 @@ export function pageOldestFirst(store: ManifestStore, beforeMs: number, after: P
   if (after === null || after.verifiedAtMs === null) {
     const page = (after === null ? s.neverFirst.all(limit) : s.neverNext.all(after.dir, after.name, limit)) as RawRow[];
     rows.push(...page);
-    if (rows.length === limit) return rows.map(keyed);
+    if (rows.length === limit) return rows.map(rowFromRaw);
     // The never-verified rows ran out inside this page: continue with the oldest verified.
     rows.push(...(s.oldestFirst.all(beforeMs, limit - rows.length) as RawRow[]));
-    return rows.map(keyed);
+    return rows.map(rowFromRaw);
   }
-  return (s.oldestNext.all(beforeMs, after.verifiedAtMs, after.dir, after.name, limit) as RawRow[]).map(keyed);
+  return (s.oldestNext.all(beforeMs, after.verifiedAtMs, after.dir, after.name, limit) as RawRow[]).map(rowFromRaw);
 }
 
 /** The next page in (dir, name) order: every row, for verify and export. */
 export function pageByPath(store: ManifestStore, after: { dir: Buffer; name: Buffer } | null, limit: number): KeyedRow[] {
   const s = stmts(store);
   const page = (after === null ? s.pathFirst.all(limit) : s.pathNext.all(after.dir, after.name, limit)) as RawRow[];
-  return page.map(keyed);
+  return page.map(rowFromRaw);
 }
 
 export function cursorOf(row: KeyedRow): PageCursor {

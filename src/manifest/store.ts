@@ -50,7 +50,8 @@ export function manifestPath(root: string): string {
   return path.join(root, MANIFEST_DIR, MANIFEST_FILE);
 }
 
-interface RawRow {
+/** A files row as better-sqlite3 returns it with safeIntegers (for modules with their own queries). */
+export interface RawRow {
   dir: Buffer;
   name: Buffer;
   size: bigint;
@@ -61,8 +62,11 @@ interface RawRow {
   verify_status: VerifyStatus | null;
 }
 
-function fromRaw(r: RawRow): ManifestRow {
+/** A raw row as a ManifestRow that keeps its (dir, name) key, so the next page can start after it. */
+export function rowFromRaw(r: RawRow): ManifestRow & { dir: Buffer; name: Buffer } {
   return {
+    dir: r.dir,
+    name: r.name,
     path: r.dir.length === 0 ? r.name : joinPath(r.dir, r.name),
     sizeBytes: Number(r.size),
     mtimeNs: r.mtime_ns,
@@ -171,7 +175,7 @@ export class ManifestStore {
 
   /** The rows of one directory (path relative to the root, '' for the root), sorted by name bytes. */
   listDir(dir: Buffer): ManifestRow[] {
-    return (this.stmts.listDir.all(dir) as RawRow[]).map(fromRaw);
+    return (this.stmts.listDir.all(dir) as RawRow[]).map(rowFromRaw);
   }
 
   /** The rows of one directory keyed by name (latin1 view of the bytes), for the mirror. */
@@ -186,7 +190,7 @@ export class ManifestStore {
   get(filePath: Buffer): ManifestRow | undefined {
     const { dir, name } = splitPath(filePath);
     const raw = this.stmts.get.get(dir, name) as RawRow | undefined;
-    return raw && fromRaw(raw);
+    return raw && rowFromRaw(raw);
   }
 
   /** Records a freshly hashed file; clears its verification (the content is new). */
@@ -220,7 +224,7 @@ export class ManifestStore {
 
   /** Every row in path order, streamed (bounded memory). */
   *iterate(): Generator<ManifestRow> {
-    for (const raw of this.stmts.all.iterate() as Iterable<RawRow>) yield fromRaw(raw);
+    for (const raw of this.stmts.all.iterate() as Iterable<RawRow>) yield rowFromRaw(raw);
   }
 
   /** Runs fn in one transaction (committed when it returns, rolled back when it throws). */
