@@ -223,8 +223,14 @@ export function resolveConfig(file: ConfigFile, ctx: ResolveContext): Config {
     deletions: file.deletions,
     trash: file.trash,
     jobs: file.jobs,
-    notify: file.notify,
-    monitor: file.monitor,
+    // Token and metrics files are paths like the others: relative to the config file, ~ expanded
+    // (under systemd the working directory is not the config's).
+    notify: {
+      ...file.notify,
+      ...(file.notify.gotify ? { gotify: { ...file.notify.gotify, tokenFile: abs(file.notify.gotify.tokenFile) } } : {}),
+      ...(file.notify.ntfy ? { ntfy: { ...file.notify.ntfy, ...(file.notify.ntfy.tokenFile ? { tokenFile: abs(file.notify.ntfy.tokenFile) } : {}) } } : {}),
+    },
+    monitor: { ...file.monitor, ...(file.monitor.metricsFile ? { metricsFile: abs(file.monitor.metricsFile) } : {}) },
   };
 }
 

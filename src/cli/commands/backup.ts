@@ -6,6 +6,7 @@ import type { Cli } from '../cli.js';
 import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
 import { createProgress, type ProgressSink } from '../progress.js';
 import { loadConfig } from '../../config/load.js';
+import { permissionWarnings } from '../../config/permissions.js';
 import type { Config } from '../../config/schema.js';
 import { FatalError } from '../../errors.js';
 import { runCommand } from '../../host/command.js';
@@ -68,6 +69,7 @@ export async function backupCommand(config: Config, flags: BackupFlags, cli: Cli
     throw new FatalError(`--disk ${flags.disk}: no such disk in ${config.file ?? 'the config'} (disks: ${config.disks.map((d) => d.name).join(', ')})`, 'usage');
   }
   const logger = cli.logger({ verbose: flags.verbose, quiet: flags.quiet });
+  for (const warning of permissionWarnings(config)) logger.warn(warning);
   const now = Date.now;
   const announceDeps: AnnounceDeps = { fetch: globalThis.fetch, now, logger };
 

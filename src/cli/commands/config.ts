@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { stringify } from 'yaml';
 import type { Cli } from '../cli.js';
 import { loadConfig } from '../../config/load.js';
+import { permissionWarnings } from '../../config/permissions.js';
 import { maskSecrets } from '../../config/mask.js';
 import type { Config } from '../../config/schema.js';
 
@@ -17,6 +18,7 @@ export function register(program: Command, cli: Cli): void {
     .action((flags: { config?: string }) => {
       const resolved = loadConfig({ file: flags.config });
       cli.out(renderConfig(resolved));
+      for (const warning of permissionWarnings(resolved)) cli.err(`warning: ${warning}`);
     });
 }
 
