@@ -9,10 +9,6 @@ export type ListResult =
   | { ok: true; entries: Entry[]; failures: { name: Buffer; error: string }[] }
   | { ok: false; code: string; error: string };
 
-export function compareNames(a: Buffer, b: Buffer): number {
-  return Buffer.compare(a, b);
-}
-
 /** lstat of one path as an Entry (name = the given name). Throws fs errors. */
 export function statEntry(absPath: Buffer, name: Buffer): Entry {
   const st = fs.lstatSync(absPath, { bigint: true });
@@ -47,29 +43,18 @@ function scanFailure(error: unknown): RawListing {
   return { ok: false, code: e.code ?? 'EIO', error: `${e.code ?? 'EIO'}: cannot read directory` };
 }
 
-/** One native call lists, lstats and sorts a directory (see native/hlfs.c scandir). */
-export function scanDirectory(absDir: Buffer): RawListing {
-  try {
-    const [names, stats, self] = hlfs.scandir(absDir);
-    return { ok: true, names, stats, self };
-  } catch (error) {
-    return scanFailure(error);
-  }
-}
-
-/** The same on libuv's thread pool: the walk prefetches the next directories while it plans one. */
+/**
+ * One native call lists, lstats and sorts a directory (native/hlfs.c scandir), on libuv's thread
+ * pool: the walk prefetches the next directories while it plans one.
+ */
 export function scanDirectoryAsync(absDir: Buffer): Promise<RawListing> {
   return hlfs.scandirAsync(absDir).then(([names, stats, self]) => ({ ok: true, names, stats, self }) as RawListing, scanFailure);
 }
 
 /**
- * Lists absDir. `keep(name, isDir)` filters names (excludes, the manifest directory). An entry that
- * vanishes between readdir and lstat is reported in failures (rsync: "vanished").
+ * Decodes a scan, keeping the names `keep(name, isDir)` accepts (excludes, the manifest directory).
+ * An entry that vanished between readdir and lstat is reported in failures (rsync: "vanished").
  */
-export function listDirectory(absDir: Buffer, keep: (name: Buffer, isDir: boolean) => boolean = () => true): ListResult {
-  return decodeListing(absDir, scanDirectory(absDir), keep);
-}
-
 export function decodeListing(absDir: Buffer, raw: RawListing, keep: (name: Buffer, isDir: boolean) => boolean): ListResult {
   if (!raw.ok) return raw;
   const names = raw.names;
