@@ -31,6 +31,26 @@ export interface CopyJob {
   dev?: bigint;
 }
 
+/**
+ * A copy job for a file as an lstat just saw it: the copy then refuses a file that changed, or that
+ * another inode replaced, since that lstat.
+ */
+export function copyJobFromStat(src: Buffer, dst: Buffer, st: fs.BigIntStats, chown: boolean): CopyJob {
+  return {
+    src,
+    dst,
+    sizeBytes: Number(st.size),
+    mtimeNs: st.mtimeNs,
+    atimeNs: st.atimeNs,
+    mode: Number(st.mode),
+    uid: Number(st.uid),
+    gid: Number(st.gid),
+    chown,
+    ino: st.ino,
+    dev: st.dev,
+  };
+}
+
 export type CopyResult =
   | { ok: true; hash: string; sizeBytes: number; mtimeNs: bigint }
   | { ok: false; code: string; error: string };

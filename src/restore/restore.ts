@@ -14,7 +14,7 @@
 //   embed raw names).
 import fs from 'node:fs';
 import { displayPath, joinPath } from '../engine/bytes.js';
-import { copyFileSync, type CopyJob } from '../engine/copy-file.js';
+import { copyFileSync, copyJobFromStat } from '../engine/copy-file.js';
 import { unsafeRelativePath } from '../trash/safe-path.js';
 import { checkSourceParents, describe, enterTargetDir, explain, prepareTargetParents, restoreSpecial, restoreSymlink, setAttributes, type Attrs } from './entries.js';
 import type { FileCheck, RestoredFile } from './verify.js';
@@ -171,18 +171,7 @@ export function restorePaths(options: RestoreOptions): RestoreResult {
   return result;
 
   function restoreFile(rel: Buffer, st: fs.BigIntStats): void {
-    const job: CopyJob = {
-      src: src(rel),
-      dst: dst(rel),
-      sizeBytes: Number(st.size),
-      mtimeNs: st.mtimeNs,
-      atimeNs: st.atimeNs,
-      mode: Number(st.mode),
-      uid: Number(st.uid),
-      gid: Number(st.gid),
-      chown: options.preserveOwner,
-    };
-    const copied = copyFileSync(job, buffer);
+    const copied = copyFileSync(copyJobFromStat(src(rel), dst(rel), st, options.preserveOwner), buffer);
     if (!copied.ok) {
       fail(rel, copied.code === 'CHANGED' ? `the backup copy ${copied.error}` : `not restored: ${explain(copied.code)}`);
       return;

@@ -4,7 +4,7 @@
 // The I/O is in checkBackup / checkSource / repair; `decide` is the pure table between them.
 import fs from 'node:fs';
 import { hashFileSync } from '../engine/hash.js';
-import { copyFileSync, type CopyJob } from '../engine/copy-file.js';
+import { copyFileSync, copyJobFromStat } from '../engine/copy-file.js';
 import { splitPath } from '../engine/bytes.js';
 import { hlfs } from '../native/hlfs.js';
 import type { ManifestRow } from '../manifest/store.js';
@@ -125,19 +125,7 @@ export function repair(row: ManifestRow, backupFull: Buffer, source: { stat: fs.
   } catch {
     // the copy below reports the real problem
   }
-  const st = source.stat;
-  const job: CopyJob = {
-    src: source.full,
-    dst: backupFull,
-    sizeBytes: Number(st.size),
-    mtimeNs: st.mtimeNs,
-    atimeNs: st.atimeNs,
-    mode: Number(st.mode),
-    uid: Number(st.uid),
-    gid: Number(st.gid),
-    chown,
-  };
-  const copied = copyFileSync(job, buffer);
+  const copied = copyFileSync(copyJobFromStat(source.full, backupFull, source.stat, chown), buffer);
   if (parentTimes !== null) {
     try {
       hlfs.utimensat(parent, parentTimes.atimeNs, parentTimes.mtimeNs, true);
