@@ -9,24 +9,14 @@ import { describeMachine } from './machine.js';
 import { Progress, runScenario, type BenchEvent, type TreeContext } from './scenario.js';
 import { findPackageRoot, resolveTools } from './tools.js';
 import { treeSpec, type TreeName } from './trees.js';
-import { SCENARIO_NAMES, type BenchReport, type ScenarioName, type ScenarioResult, type TreeInfo } from './types.js';
+import { SCENARIO_NAMES, type BenchReport, type BenchSettings, type ScenarioResult, type TreeInfo } from './types.js';
 import { prepareTreeDir, removeTree, treeBytesNeeded } from './workdir.js';
 
-export interface BenchOptions {
-  /** Work directory; each tree gets a subdirectory (a tmpfs mount as root). */
-  dir: string;
-  trees: TreeName[];
-  scenarios: ScenarioName[];
-  quick: boolean;
-  scale: number;
-  repetitions: number;
-  seed: number;
+export interface BenchOptions extends BenchSettings {
   /** Leave the trees (and their tmpfs mounts) in place for the next run. */
   keep: boolean;
   /** Mount a tmpfs per tree when root (default true). */
   mountTmpfs: boolean;
-  /** Extra arguments for `home-lab mirror` (tuning experiments, e.g. --jobs 3). */
-  mirrorArgs: string[];
   signal?: AbortSignal;
   onEvent?: (event: BenchEvent) => void;
   env?: NodeJS.ProcessEnv;

@@ -85,6 +85,20 @@ export interface Machine {
   homeLab: string;
 }
 
+/** What a bench run was asked to measure: part of its options, repeated in its report. */
+export interface BenchSettings {
+  /** Work directory; each tree gets a subdirectory (a tmpfs mount as root). */
+  dir: string;
+  trees: TreeName[];
+  scenarios: ScenarioName[];
+  quick: boolean;
+  scale: number;
+  repetitions: number;
+  seed: number;
+  /** Extra arguments for `home-lab mirror` (tuning experiments, e.g. --jobs 3). */
+  mirrorArgs: string[];
+}
+
 export interface BenchReport {
   version: 1;
   startedAt: string;
@@ -92,16 +106,7 @@ export interface BenchReport {
   machine: Machine;
   /** 1-minute load average when the run started and ended: above the core count, timings are noise. */
   loadAverage: { start: number; end: number };
-  options: {
-    trees: TreeName[];
-    scenarios: ScenarioName[];
-    quick: boolean;
-    scale: number;
-    repetitions: number;
-    seed: number;
-    dir: string;
-    mirrorArgs: string[];
-  };
+  options: BenchSettings;
   /** Set when HOME_LAB_BENCH_STANDIN replaced home-lab (harness testing only: results are not home-lab's). */
   standIn: string | null;
   /** How the mirror scenarios run home-lab (paths as SRC and DST). */
