@@ -4,6 +4,7 @@
 // verification first (never verified first), like `home-lab scrub`, so P % a night covers every file
 // of an unchanged tree in ceil(100 / P) nights. The per-file checks are scrub's (scrub/verify.ts).
 import { displayPath } from '../engine/bytes.js';
+import { ioBuffer } from '../engine/hash.js';
 import { ManifestStore, rowFromRaw, type ManifestRow, type RawRow, type VerifyStatus } from '../manifest/store.js';
 import { recordRepair, setVerifiedByKey } from '../manifest/queries.js';
 import { RootedTree } from '../scrub/safe-path.js';
@@ -62,7 +63,7 @@ export function verifySample(o: SampleOptions): SampleResult {
       .all(...b, n) as RawRow[];
     const disk = new RootedTree(o.diskRoot);
     const src = new RootedTree(o.srcDir);
-    const buffer = Buffer.allocUnsafe(1024 * 1024);
+    const buffer = ioBuffer();
     const records: { key: { dir: Buffer; name: Buffer }; status: VerifyStatus; fresh?: { path: Buffer; sizeBytes: number; mtimeNs: bigint; hash: string } }[] = [];
     for (const r of raw) {
       const row: ManifestRow = rowFromRaw(r);

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { threadId } from 'node:worker_threads';
-import { createHasher, hash64, hex64 } from './hash.js';
+import { IO_CHUNK_BYTES, createHasher, hash64, hex64 } from './hash.js';
 import { hlfs } from '../native/hlfs.js';
 import { splitPath, joinPath } from './bytes.js';
 
@@ -78,7 +78,9 @@ export function tempPathFor(dst: Buffer): Buffer {
  * open, read (one, of size+1 bytes, so EOF needs no second read), fstat, close; open (O_EXCL), write,
  * futimens, close, rename. fchown/fchmod only when the new file does not already have the owner/mode.
  */
-export function copyFileSync(job: CopyJob, buffer: Buffer): CopyResult {
+export function copyFileSync(job: CopyJob, given: Buffer): CopyResult {
+  // A bigger buffer is used in cache-sized chunks all the same.
+  const buffer = given.length > IO_CHUNK_BYTES ? given.subarray(0, IO_CHUNK_BYTES) : given;
   let fdIn = -1;
   let fdOut = -1;
   let temp: Buffer | null = null;

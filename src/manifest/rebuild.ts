@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
 import { FatalError } from '../errors.js';
 import { joinPath, toBuffer, trimSlashes } from '../engine/bytes.js';
-import { hashFileSync } from '../engine/hash.js';
+import { hashFileSync, ioBuffer } from '../engine/hash.js';
 import { MANIFEST_DIR, ManifestStore, SCHEMA_VERSION, manifestPath } from './store.js';
 import { walkTree } from './tree.js';
 
@@ -134,7 +134,7 @@ export async function rebuildManifest(o: RebuildOptions): Promise<RebuildResult>
   try {
     const store = ManifestStore.open(scratch, { create: true });
     try {
-      const buffer = Buffer.allocUnsafe(1024 * 1024);
+      const buffer = ioBuffer();
       const root = trimSlashes(toBuffer(o.target));
       let inTx = 0;
       store.begin();

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { displayPath, joinPath, SLASH } from '../engine/bytes.js';
-import { hashFileSync } from '../engine/hash.js';
+import { hashFileSync, ioBuffer } from '../engine/hash.js';
 import { FatalError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { ManifestStore, type ManifestRow } from '../manifest/store.js';
@@ -115,7 +115,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
         for (const m of result.mismatches) problem(`${displayPath(m.path)}: ${m.why}`);
         // One problem per file: the restore's own verdict first, the re-read only for what it missed.
         const reported = new Set([...result.failed, ...result.mismatches].map((x) => x.path.toString('latin1')));
-        const buffer = Buffer.allocUnsafe(1 << 20);
+        const buffer = ioBuffer();
         for (const s of sample) {
           const outcome = checkRestored(joinPath(Buffer.from(tempDir), s.rel), joinPath(location.mirrorRoot, s.rel), s.row, buffer);
           if (outcome === null) {

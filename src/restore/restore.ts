@@ -15,6 +15,7 @@
 import fs from 'node:fs';
 import { displayPath, joinPath } from '../engine/bytes.js';
 import { copyFileSync, copyJobFromStat } from '../engine/copy-file.js';
+import { ioBuffer } from '../engine/hash.js';
 import { unsafeRelativePath } from '../trash/safe-path.js';
 import { checkSourceParents, describe, enterTargetDir, explain, prepareTargetParents, restoreSpecial, restoreSymlink, setAttributes, type Attrs } from './entries.js';
 import type { FileCheck, RestoredFile } from './verify.js';
@@ -58,11 +59,9 @@ interface DirAttrs extends Attrs {
   rel: Buffer;
 }
 
-const COPY_BUFFER_BYTES = 1 << 20;
-
 export function restorePaths(options: RestoreOptions): RestoreResult {
   const result: RestoreResult = { filesRestored: 0, bytesRestored: 0, otherRestored: 0, filesVerified: 0, filesUnverified: 0, mismatches: [], failed: [] };
-  const buffer = Buffer.allocUnsafe(COPY_BUFFER_BYTES);
+  const buffer = ioBuffer();
   const emit = options.onEvent ?? (() => {});
   const fail = (rel: Buffer, error: string) => {
     result.failed.push({ path: rel, error });
