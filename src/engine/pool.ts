@@ -34,7 +34,8 @@ export class CopyPool {
   private waiters: (() => void)[] = [];
   private fatal: unknown = null;
 
-  constructor(private readonly threads: number) {
+  /** batchLimitBytes: a batch closes at this many bytes (or BATCH_FILES files). */
+  constructor(private readonly threads: number, private readonly batchLimitBytes = BATCH_BYTES) {
     this.maxInFlight = threads * 3;
   }
 
@@ -46,6 +47,9 @@ export class CopyPool {
       minThreads: this.threads,
       maxThreads: this.threads,
       idleTimeout: 60_000,
+      // Every batch in flight is posted to a worker at once: a worker runs its queued batches back to
+      // back instead of idling until the main thread (busy walking) hands it the next one.
+      concurrentTasksPerWorker: 3,
       // Workers only copy through one reused buffer: a small young generation keeps each thread's
       // RSS down (measured on a 99,000-file copy: peak RSS 170 MiB with V8's default, 147 with 4 MiB,
       // same time).
@@ -64,7 +68,7 @@ export class CopyPool {
     this.batch.push(task);
     this.callbacks.push(done);
     this.batchBytes += sizeBytes;
-    if (this.batch.length >= BATCH_FILES || this.batchBytes >= BATCH_BYTES) this.flush();
+    if (this.batch.length >= BATCH_FILES || this.batchBytes >= this.batchLimitBytes) this.flush();
   }
 
   flush(): void {
@@ -92,6 +96,16 @@ export class CopyPool {
       this.waiters = [];
       for (const wake of w) wake();
     });
+  }
+
+  /** Whether any task is batched, queued or running. */
+  get busy(): boolean {
+    return this.inFlight > 0 || this.batch.length > 0;
+  }
+
+  /** Batches sent to the workers and not yet answered. */
+  get batchesInFlight(): number {
+    return this.inFlight;
   }
 
   /** Resolves when fewer batches than the cap are in flight. */
