@@ -332,3 +332,38 @@ test('an empty manifest: nothing to check, exit ok, full coverage', async (t) =>
   assert.equal(outcomeOf(r), 'ok');
   assert.equal(r.coverage.shareVerifiedInWindow, 1);
 });
+
+test('big files hashed on the worker thread give the same findings as hashing them here', async (t) => {
+  // 128 KiB and up goes to the worker (src/scrub/run.ts); mix both sides of that line, with a flipped
+  // byte, a truncation, a missing file and a source to repair from on each side.
+  const big = (n: number, seed: number) => Buffer.from(Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff));
+  const spec: FileSpec[] = [
+    ['a/big-ok.bin', big(3 << 20, 1)],
+    ['a/big-flipped.bin', big(200_000, 2)],
+    ['a/big-truncated.bin', big(1 << 20, 3)],
+    ['a/big-missing.bin', big(150_000, 4)],
+    ['b/small-flipped.txt', big(1000, 5)],
+    ['b/small-ok.txt', big(5000, 6)],
+    ['b/big-late.bin', big(900_000, 7)],
+  ];
+  const results = [];
+  for (const workers of [true, false]) {
+    const { backup, source } = fixture(t, spec);
+    flipByte(path.join(backup, 'a/big-flipped.bin'), 123_456);
+    flipByte(path.join(backup, 'b/small-flipped.txt'), 10);
+    fs.truncateSync(path.join(backup, 'a/big-truncated.bin'), 1000);
+    fs.rmSync(path.join(backup, 'a/big-missing.bin'));
+    const r = await runScrub({ target: backup, mode: 'verify', now: clock().now, elapsedMs: () => 0, workers });
+    const found = r.findings.map((f) => `${f.kind} ${f.path.toString()}`).sort();
+    assert.deepEqual(found, ['corrupt a/big-flipped.bin', 'corrupt a/big-truncated.bin', 'corrupt b/small-flipped.txt', 'missing a/big-missing.bin'], `workers: ${workers}`);
+    assert.equal(r.filesChecked, 7);
+    assert.equal(r.bytesChecked, (3 << 20) + 1000 + 5000 + 900_000 + 200_000 + 1000);
+    const repaired = await runScrub({ target: backup, mode: 'verify', now: clock(T0 + DAY).now, elapsedMs: () => 0, workers, sources: [{ root: source, prefix: '' }] });
+    assert.equal(repaired.counts.repaired, 4, `workers: ${workers}`);
+    const again = await runScrub({ target: backup, mode: 'verify', now: clock(T0 + 2 * DAY).now, elapsedMs: () => 0, workers });
+    assert.equal(again.counts.ok, 7);
+    assert.deepEqual(rowsOf(backup).map((x) => x.verifyStatus), Array(7).fill('ok'));
+    results.push(found);
+  }
+  assert.deepEqual(results[0], results[1]);
+});

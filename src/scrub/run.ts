@@ -18,8 +18,10 @@ import {
   type PageCursor,
 } from '../manifest/queries.js';
 import { walkTree } from '../manifest/tree.js';
+import { ioBuffer } from '../engine/hash.js';
 import { RootedTree, unsafeKeyReason } from './safe-path.js';
-import { checkBackup, checkSource, decide, repair, type SourceState } from './verify.js';
+import { CopyPool } from '../engine/pool.js';
+import { checkBackup, checkSource, classifyBackup, decide, locateBackup, repair, type BackupCheck, type SourceState } from './verify.js';
 import { sampleSize, stopBefore, type Budget, type Percent } from './select.js';
 import { coverageFrom, coverageSinceMs, emptyCounts, type Finding, type ScrubReport } from './report.js';
 
@@ -60,6 +62,8 @@ export interface ScrubOptions {
   chown?: boolean;
   /** Rows read per page and recorded per transaction at most. */
   pageRows?: number;
+  /** Hash big files on a worker thread too (default true). */
+  workers?: boolean;
   /** Findings kept for the report; the rest are counted. */
   maxFindings?: number;
 }
@@ -67,6 +71,18 @@ export interface ScrubOptions {
 const DEFAULT_PERCENT: Percent = { num: 1n, den: 1n };
 // A transaction also ends after this many bytes were read, so a page of big files is not lost whole.
 const FLUSH_BYTES = 256 * 1024 * 1024;
+// Files of at least this size are hashed on a worker thread while this thread hashes the others, so
+// both cores read and hash. Small files stay here: a round trip to a worker per small file cost more
+// than it saved (a worker-only scrub was 30 % slower on 50,000 small files).
+const WORKER_MIN_BYTES = 128 << 10;
+// Past this many bytes waiting for the worker, big files are hashed here too: both threads stay busy
+// whatever the mix of sizes.
+const WORKER_QUEUE_BYTES = 32 << 20;
+// While the worker has work, this thread yields this often (ms) so its results are taken and its
+// queue refilled. A hand-over to the worker costs ~0.2 ms of CPU here (measured: a piscina round trip,
+// whatever the batch size), so batches are big: ~16 MiB, several ms of hashing.
+const YIELD_MS = 2;
+const WORKER_BATCH_BYTES = 16 << 20;
 
 interface PendingWrite {
   row: KeyedRow;
@@ -110,13 +126,23 @@ function sourceFor(sources: { tree: RootedTree; prefix: Buffer }[], path: Buffer
 }
 
 async function run(store: ManifestStore, o: ScrubOptions): Promise<ScrubReport> {
+  // The worker starts on the first big file: a scrub of small files never pays for it.
+  const worker = o.workers === false ? null : new CopyPool(1, WORKER_BATCH_BYTES);
+  try {
+    return await check(store, o, worker);
+  } finally {
+    await worker?.close();
+  }
+}
+
+async function check(store: ManifestStore, o: ScrubOptions, worker: CopyPool | null): Promise<ScrubReport> {
   const now = o.now ?? Date.now;
   const elapsed = o.elapsedMs ?? (() => performance.now());
   const emit = o.onEvent ?? (() => {});
   const pageRows = o.pageRows ?? 256;
   const maxFindings = o.maxFindings ?? 1000;
   const chown = o.chown ?? process.getuid?.() === 0;
-  const buffer = Buffer.allocUnsafe(1024 * 1024);
+  const buffer = ioBuffer();
   const target = new RootedTree(o.target);
   const sources = (o.sources ?? []).map((s) => ({ tree: new RootedTree(s.root), prefix: trimSlashes(toBuffer(s.prefix.replace(/^\/+/, ''))) }));
 
@@ -146,6 +172,7 @@ async function run(store: ManifestStore, o: ScrubOptions): Promise<ScrubReport> 
     emit({ kind: 'finding', finding });
   };
 
+  let workerQueuedBytes = 0;
   let pending: PendingWrite[] = [];
   let pendingBytes = 0;
   const flush = () => {
@@ -170,7 +197,22 @@ async function run(store: ManifestStore, o: ScrubOptions): Promise<ScrubReport> 
       found({ kind: 'unsafe', path: row.path, detail: `unsafe path in the manifest: ${malformed}; not read` });
       return pending.push({ row, status: 'corrupt' });
     }
-    const backup = checkBackup(target, row, buffer);
+    if (worker !== null && row.sizeBytes >= WORKER_MIN_BYTES && workerQueuedBytes < WORKER_QUEUE_BYTES) {
+      const where = locateBackup(target, row);
+      if (where.ok) {
+        workerQueuedBytes += row.sizeBytes;
+        worker.submit({ kind: 'read', path: where.full }, row.sizeBytes, (h) => {
+          workerQueuedBytes -= row.sizeBytes;
+          checked(row, classifyBackup(row, h, where.full));
+        });
+        return;
+      }
+    }
+    checked(row, checkBackup(target, row, buffer));
+  };
+
+  /** The rest of a row's check, once its backup copy was read (here or on the worker). */
+  const checked = (row: KeyedRow, backup: BackupCheck) => {
     bytesDone += backup.bytesRead;
     pendingBytes += backup.bytesRead;
     let source: SourceState = { kind: 'none' };
@@ -208,6 +250,7 @@ async function run(store: ManifestStore, o: ScrubOptions): Promise<ScrubReport> 
   };
 
   let stoppedBy: ScrubReport['stoppedBy'] = 'end';
+  let lastYieldMs = elapsed();
   let cursor: PageCursor | null = null;
   outer: for (;;) {
     const limit = o.mode === 'scrub' ? Math.min(pageRows, planned - filesDone) : pageRows;
@@ -218,7 +261,7 @@ async function run(store: ManifestStore, o: ScrubOptions): Promise<ScrubReport> 
     const page = o.mode === 'scrub' ? pageOldestFirst(store, startedAtMs, cursor, limit) : pageByPath(store, cursor, limit);
     if (page.length === 0) break;
     for (const row of page) {
-      const stop = stopBefore(budget, { filesDone, bytesDone, elapsedMs: elapsed() - t0 }, row.sizeBytes);
+      const stop = stopBefore(budget, { filesDone, bytesDone: bytesDone + workerQueuedBytes, elapsedMs: elapsed() - t0 }, row.sizeBytes);
       if (stop !== null) {
         stoppedBy = stop;
         break outer;
@@ -227,12 +270,20 @@ async function run(store: ManifestStore, o: ScrubOptions): Promise<ScrubReport> 
       filesDone++;
       if (pendingBytes >= FLUSH_BYTES) flush();
       emit({ kind: 'progress', filesDone, filesPlanned: planned, bytesDone, bytesPlanned });
+      if (worker?.busy === true && elapsed() - lastYieldMs >= YIELD_MS) {
+        // Hand over a part-filled batch only when the worker has run out.
+        if (worker.batchesInFlight === 0) worker.flush();
+        await new Promise((resolve) => setImmediate(resolve));
+        lastYieldMs = elapsed();
+      }
     }
+    worker?.flush();
     flush();
     cursor = cursorOf(page[page.length - 1] as KeyedRow);
     // Let timers (progress bar) and signals run between pages.
     await new Promise((resolve) => setImmediate(resolve));
   }
+  await worker?.drain();
   flush();
   if (o.mode === 'scrub' && stoppedBy === 'end' && planned > 0 && filesDone >= planned) stoppedBy = 'count';
 

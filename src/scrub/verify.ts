@@ -37,28 +37,41 @@ function describeHashError(code: string, error: string): { kind: 'missing' | 'co
 }
 
 /** Reads the backup copy once and compares it with the row. bytesRead counts what was hashed. */
-export function checkBackup(tree: RootedTree, row: ManifestRow, buffer: Buffer): { state: BackupState; bytesRead: number; full: Buffer | null } {
+export function checkBackup(tree: RootedTree, row: ManifestRow, buffer: Buffer): BackupCheck {
+  const where = locateBackup(tree, row);
+  if (!where.ok) return where.check;
+  return classifyBackup(row, hashFileSync(where.full, buffer), where.full);
+}
+
+export type BackupCheck = { state: BackupState; bytesRead: number; full: Buffer | null };
+
+/** Where the row's backup copy is, or the check's outcome when its path cannot be read safely. */
+export function locateBackup(tree: RootedTree, row: ManifestRow): { ok: true; full: Buffer } | { ok: false; check: BackupCheck } {
   const where = tree.resolve(row.path);
-  if (!where.ok) {
-    if (where.kind === 'unsafe') return { state: { kind: 'unsafe', reason: where.reason }, bytesRead: 0, full: null };
-    // A parent that is a symlink must never be written through: not repairable in place.
-    const kind = where.kind === 'missing' ? 'missing' : 'corrupt';
-    return { state: { kind, reason: where.reason, repairable: false }, bytesRead: 0, full: null };
-  }
-  const h = hashFileSync(where.full, buffer);
+  if (where.ok) return where;
+  if (where.kind === 'unsafe') return { ok: false, check: { state: { kind: 'unsafe', reason: where.reason }, bytesRead: 0, full: null } };
+  // A parent that is a symlink must never be written through: not repairable in place.
+  const kind = where.kind === 'missing' ? 'missing' : 'corrupt';
+  return { ok: false, check: { state: { kind, reason: where.reason, repairable: false }, bytesRead: 0, full: null } };
+}
+
+/** The backup copy's hash (taken here or on a worker thread) against the row. */
+export function classifyBackup(row: ManifestRow, h: HashOutcome, full: Buffer): BackupCheck {
   if (!h.ok) {
     const d = describeHashError(h.code, h.error);
     // A missing file in an existing directory, or a bad file in place, is replaced by the rename.
-    return { state: { ...d, repairable: h.code !== 'ENOTDIR' }, bytesRead: 0, full: where.full };
+    return { state: { ...d, repairable: h.code !== 'ENOTDIR' }, bytesRead: 0, full };
   }
   if (h.sizeBytes !== row.sizeBytes) {
-    return { state: { kind: 'corrupt', reason: `size is ${h.sizeBytes} bytes, the manifest says ${row.sizeBytes}`, repairable: true }, bytesRead: h.sizeBytes, full: where.full };
+    return { state: { kind: 'corrupt', reason: `size is ${h.sizeBytes} bytes, the manifest says ${row.sizeBytes}`, repairable: true }, bytesRead: h.sizeBytes, full };
   }
   if (h.hash !== row.hash) {
-    return { state: { kind: 'corrupt', reason: `content hash ${h.hash} differs from the manifest's ${row.hash}`, repairable: true }, bytesRead: h.sizeBytes, full: where.full };
+    return { state: { kind: 'corrupt', reason: `content hash ${h.hash} differs from the manifest's ${row.hash}`, repairable: true }, bytesRead: h.sizeBytes, full };
   }
-  return { state: { kind: 'ok' }, bytesRead: h.sizeBytes, full: where.full };
+  return { state: { kind: 'ok' }, bytesRead: h.sizeBytes, full };
 }
+
+type HashOutcome = { ok: true; hash: string; sizeBytes: number } | { ok: false; code: string; error: string };
 
 /** Reads the source copy (only when it still has the manifest's size and mtime). */
 export function checkSource(tree: RootedTree, rel: Buffer, row: ManifestRow, buffer: Buffer): { state: SourceState; bytesRead: number } {
