@@ -1,6 +1,7 @@
 // Progress for long work: a cli-progress bar on a TTY, a plain line every few seconds otherwise
 // (journald-friendly: no bars, no colours). Fed by the engine's progress events.
-import cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
+import type cliProgressTypes from 'cli-progress';
 import type { Logger } from '../log.js';
 import { formatBytes } from '../units.js';
 
@@ -16,6 +17,8 @@ const PLAIN_INTERVAL_MS = 10_000;
 export function createProgress(options: { tty: boolean; label: string; logger: Logger; enabled: boolean }): ProgressSink {
   if (!options.enabled) return { update() {}, stop() {} };
   if (options.tty) {
+    // Loaded only for a terminal: its 16 modules cost start-up time on every non-interactive run.
+    const cliProgress = createRequire(import.meta.url)('cli-progress') as typeof cliProgressTypes;
     const bar = new cliProgress.SingleBar(
       {
         format: `${options.label} [{bar}] {percentage}% | {value}/{total} files | {done}/{all} | {rate}/s | ETA {eta_formatted}`,

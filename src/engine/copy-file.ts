@@ -3,7 +3,6 @@
 // owner and times on the temp file, then rename it over the real name. A half-written file never
 // carries the real name; a killed run leaves only temp files, which the next run removes.
 import fs from 'node:fs';
-import { randomBytes } from 'node:crypto';
 import { threadId } from 'node:worker_threads';
 import { IO_CHUNK_BYTES, createHasher, hash64, hex64 } from './hash.js';
 import { hlfs } from '../native/hlfs.js';
@@ -59,9 +58,9 @@ export type CopyResult =
 const O_READ = fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK;
 const O_TEMP = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW;
 
-// Temp names: pid, thread and a counter are unique within a run; O_EXCL settles the rest. (Random
-// bytes per file cost a crypto call each on small-file trees.)
-const tempStem = `${TEMP_PREFIX}${process.pid.toString(36)}.${threadId.toString(36)}.${randomBytes(3).toString('hex')}.`;
+// Temp names: pid, thread and a counter are unique within a run; O_EXCL settles the rest, so the
+// random part need not be cryptographic (node:crypto is not loaded for it: start-up time).
+const tempStem = `${TEMP_PREFIX}${process.pid.toString(36)}.${threadId.toString(36)}.${Math.floor(Math.random() * 0x1000000).toString(16).padStart(6, '0')}.`;
 let tempCounter = 0;
 
 export function tempPathFor(dst: Buffer): Buffer {
