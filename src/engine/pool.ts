@@ -2,12 +2,21 @@
 // trip, ~tens of µs) does not dominate; the number of batches in flight is capped so memory stays
 // bounded however fast the walk produces work.
 import fs from 'node:fs';
-import { Piscina } from 'piscina';
+import { createRequire } from 'node:module';
+import type { Piscina } from 'piscina';
+import { ioBuffer } from './hash.js';
+import { runTask } from './run-task.js';
 import type { Task, TaskResult } from './tasks.js';
 
 // A batch closes at 64 files or 4 MiB, whichever comes first (small-file tree, 2 cores).
 const BATCH_FILES = 64;
 const BATCH_BYTES = 4 << 20;
+
+// The first files of a run are copied on the main thread: starting the workers costs ~0.15 s of CPU
+// each (loading the modules and compiling xxhash's wasm), more than copying a few hundred small files
+// here. A run that copies more starts the workers once this budget is spent.
+const INLINE_FILES = 1000;
+const INLINE_BYTES = 32 << 20;
 
 type Callback = (result: TaskResult) => void;
 
@@ -34,15 +43,26 @@ export class CopyPool {
   private waiters: (() => void)[] = [];
   private fatal: unknown = null;
 
-  /** batchLimitBytes: a batch closes at this many bytes (or BATCH_FILES files). */
-  constructor(private readonly threads: number, private readonly batchLimitBytes = BATCH_BYTES) {
+  private inlineFiles: number;
+  private inlineBytes: number;
+  private inlineBuffer: Buffer | null = null;
+
+  /**
+   * batchLimitBytes: a batch closes at this many bytes (or BATCH_FILES files). inline: run the first
+   * tasks on this thread before starting any worker (the mirror; scrub keeps this thread for itself).
+   */
+  constructor(private readonly threads: number, private readonly batchLimitBytes = BATCH_BYTES, inline = true) {
     this.maxInFlight = threads * 3;
+    this.inlineFiles = inline ? INLINE_FILES : 0;
+    this.inlineBytes = inline ? INLINE_BYTES : 0;
   }
 
   /** Workers start on the first task: a no-op mirror never pays their start-up (~0.3 s CPU each). */
   private get piscina(): Piscina {
     if (this.piscinaInstance) return this.piscinaInstance;
-    const piscina = new Piscina({
+    // Loaded on first use: importing piscina costs ~30 ms (more under load) that a no-op never needs.
+    const { Piscina: PiscinaClass } = createRequire(import.meta.url)('piscina') as typeof import('piscina');
+    const piscina = new PiscinaClass({
       filename: workerFile().href,
       minThreads: this.threads,
       maxThreads: this.threads,
@@ -65,6 +85,20 @@ export class CopyPool {
 
   /** Queues a task; `done` runs on the main thread with its result. */
   submit(task: Task, sizeBytes: number, done: Callback): void {
+    if (this.piscinaInstance === null && this.inlineFiles > 0 && sizeBytes <= this.inlineBytes) {
+      this.inlineFiles--;
+      this.inlineBytes -= sizeBytes;
+      const buffer = (this.inlineBuffer ??= ioBuffer());
+      // Run like a worker's batch: after the caller's current synchronous work (the walk plans a whole
+      // directory before its copies start, as with workers).
+      this.inFlight++;
+      queueMicrotask(() => {
+        this.inFlight--;
+        done(runTask(task, buffer));
+        this.wake();
+      });
+      return;
+    }
     this.batch.push(task);
     this.callbacks.push(done);
     this.batchBytes += sizeBytes;
@@ -92,10 +126,14 @@ export class CopyPool {
       this.fatal ??= error;
     }).finally(() => {
       this.inFlight--;
-      const w = this.waiters;
-      this.waiters = [];
-      for (const wake of w) wake();
+      this.wake();
     });
+  }
+
+  private wake(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const wake of w) wake();
   }
 
   /** Whether any task is batched, queued or running. */

@@ -127,7 +127,7 @@ function sourceFor(sources: { tree: RootedTree; prefix: Buffer }[], path: Buffer
 
 async function run(store: ManifestStore, o: ScrubOptions): Promise<ScrubReport> {
   // The worker starts on the first big file: a scrub of small files never pays for it.
-  const worker = o.workers === false ? null : new CopyPool(1, WORKER_BATCH_BYTES);
+  const worker = o.workers === false ? null : new CopyPool(1, WORKER_BATCH_BYTES, false);
   try {
     return await check(store, o, worker);
   } finally {
