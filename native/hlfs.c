@@ -130,6 +130,38 @@ static napi_value js_mknod(napi_env env, napi_callback_info info) {
 }
 
 /*
+ * fstat(fd: number, out: BigInt64Array(5)): void. Writes mode, size, mtime ns, inode, device.
+ * fs.fstatSync builds a Stats object with four Dates per call; a copy of a small file needs five
+ * numbers (measured: ~0.3 s of a worker's 7.8 s on a 50,000-file copy went to building Stats).
+ */
+static napi_value js_fstat(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  int32_t fd;
+  if (argc < 2 || napi_get_value_int32(env, argv[0], &fd) != napi_ok) {
+    napi_throw_type_error(env, NULL, "fd must be a number");
+    return NULL;
+  }
+  napi_typedarray_type type;
+  size_t length;
+  void *data;
+  if (napi_get_typedarray_info(env, argv[1], &type, &length, &data, NULL, NULL) != napi_ok || type != napi_bigint64_array || length < 5) {
+    napi_throw_type_error(env, NULL, "out must be a BigInt64Array of at least 5");
+    return NULL;
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0) return throw_errno(env, errno, "fstat");
+  int64_t *out = data;
+  out[0] = st.st_mode;
+  out[1] = st.st_size;
+  out[2] = (int64_t)st.st_mtim.tv_sec * NS_PER_S + st.st_mtim.tv_nsec;
+  out[3] = (int64_t)st.st_ino;
+  out[4] = (int64_t)st.st_dev;
+  return NULL;
+}
+
+/*
  * scandir(dir: Buffer): [names: Buffer, stats: ArrayBuffer]
  *
  * One directory listed and lstat'ed in one call: readdir plus fstatat(AT_SYMLINK_NOFOLLOW) per entry,
@@ -316,6 +348,7 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
     {"utimensat", NULL, js_utimensat, NULL, NULL, NULL, napi_default, NULL},
     {"futimens", NULL, js_futimens, NULL, NULL, NULL, napi_default, NULL},
     {"mknod", NULL, js_mknod, NULL, NULL, NULL, napi_default, NULL},
+    {"fstat", NULL, js_fstat, NULL, NULL, NULL, napi_default, NULL},
     {"scandir", NULL, js_scandir, NULL, NULL, NULL, napi_default, NULL},
     {"scandirAsync", NULL, js_scandir_async, NULL, NULL, NULL, napi_default, NULL},
   };

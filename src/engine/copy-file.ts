@@ -4,7 +4,7 @@
 // carries the real name; a killed run leaves only temp files, which the next run removes.
 import fs from 'node:fs';
 import { threadId } from 'node:worker_threads';
-import { IO_CHUNK_BYTES, createHasher, hash64, hex64 } from './hash.js';
+import { IO_CHUNK_BYTES, createHasher, fstatBrief, hash64, hex64 } from './hash.js';
 import { hlfs } from '../native/hlfs.js';
 import { splitPath, joinPath } from './bytes.js';
 
@@ -118,13 +118,13 @@ export function copyFileSync(job: CopyJob, given: Buffer): CopyResult {
       }
       digest = h.digest();
     }
-    const after = fs.fstatSync(fdIn, { bigint: true });
-    if (!after.isFile()) return { ok: false, code: 'CHANGED', error: 'no longer a regular file' };
+    const after = fstatBrief(fdIn);
+    if (!after.isFile) return { ok: false, code: 'CHANGED', error: 'no longer a regular file' };
     if ((job.ino !== undefined && after.ino !== job.ino) || (job.dev !== undefined && after.dev !== job.dev)) {
       // Replaced, or a directory on its path was swapped for a symlink: never copy what is behind it.
       return { ok: false, code: 'CHANGED', error: 'replaced since the walk (another file now answers to this path)' };
     }
-    if (copied !== job.sizeBytes || Number(after.size) !== job.sizeBytes || after.mtimeNs !== job.mtimeNs) {
+    if (copied !== job.sizeBytes || after.sizeBytes !== job.sizeBytes || after.mtimeNs !== job.mtimeNs) {
       return { ok: false, code: 'CHANGED', error: `changed since the walk or while being copied (read ${copied} of ${job.sizeBytes} bytes; size or mtime moved)` };
     }
     // chown before chmod: chown clears setuid/setgid.

@@ -2,6 +2,7 @@
 // created once per thread at import (top-level await), so hashing below is synchronous.
 import fs from 'node:fs';
 import xxhash from 'xxhash-wasm';
+import { hlfs } from '../native/hlfs.js';
 
 const api = await xxhash();
 
@@ -60,9 +61,9 @@ export function hashFileSync(file: Buffer, given: Buffer): HashFileResult {
     return fail(error);
   }
   try {
-    const st = fs.fstatSync(fd, { bigint: true });
-    if (!st.isFile()) return { ok: false, code: 'ENOTREG', error: 'not a regular file' };
-    const expected = Number(st.size);
+    const st = fstatBrief(fd);
+    if (!st.isFile) return { ok: false, code: 'ENOTREG', error: 'not a regular file' };
+    const expected = st.sizeBytes;
     if (expected < buffer.length) {
       // A small file: one read of size+1 bytes shows it whole (and whether it grew), one-shot hash.
       const n = fs.readSync(fd, buffer, 0, expected + 1, null);
@@ -85,6 +86,25 @@ export function hashFileSync(file: Buffer, given: Buffer): HashFileResult {
   } finally {
     fs.closeSync(fd);
   }
+}
+
+const statOut = new BigInt64Array(5);
+const S_IFMT = 0o170000;
+const S_IFREG = 0o100000;
+
+/**
+ * The five numbers a copy or a hash needs from fstat, without fs.fstatSync's Stats object and its
+ * four Dates (~0.3 s of a worker's 7.8 s on a 50,000-file copy). Throws fs-style errors.
+ */
+export function fstatBrief(fd: number): { isFile: boolean; sizeBytes: number; mtimeNs: bigint; ino: bigint; dev: bigint } {
+  hlfs.fstat(fd, statOut);
+  return {
+    isFile: (Number(statOut[0]) & S_IFMT) === S_IFREG,
+    sizeBytes: Number(statOut[1]),
+    mtimeNs: statOut[2] as bigint,
+    ino: statOut[3] as bigint,
+    dev: statOut[4] as bigint,
+  };
 }
 
 function fail(error: unknown): { ok: false; code: string; error: string } {

@@ -11,6 +11,8 @@ export interface Hlfs {
   futimens(fd: number, atimeNs: bigint, mtimeNs: bigint): void;
   /** mode holds the file type bits (S_IFIFO, S_IFSOCK, S_IFCHR, S_IFBLK) and the permission bits. */
   mknod(file: Buffer, mode: number, rdev: bigint): void;
+  /** fstat into out: [mode, size, mtime ns, inode, device]. Throws fs-style errors. */
+  fstat(fd: number, out: BigInt64Array): void;
   /**
    * Lists and lstats one directory (its last component never a symlink), sorted by name bytes: names
    * NUL-terminated one after another; 10 int64 per entry (mode, uid, gid, size, mtime ns, atime ns,
