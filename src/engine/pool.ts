@@ -8,7 +8,7 @@ import { ioBuffer } from './hash.js';
 import { runTask } from './run-task.js';
 import type { Task, TaskResult } from './tasks.js';
 
-// A batch closes at 64 files or 4 MiB, whichever comes first (small-file tree, 2 cores).
+// A batch closes at 256 files or 4 MiB, whichever comes first (small-file tree, 2 cores).
 const BATCH_FILES = 256;
 const BATCH_BYTES = 4 << 20;
 
