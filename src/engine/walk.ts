@@ -100,7 +100,7 @@ const S_IFMT = 0o170000;
 const S_IFDIR = 0o040000;
 const ENOENT = 2;
 
-function kindOfMode(mode: number): Entry['kind'] {
+export function kindOfMode(mode: number): Entry['kind'] {
   switch (mode & S_IFMT) {
     case 0o100000: return 'file';
     case 0o040000: return 'dir';

@@ -1,4 +1,4 @@
-// Queries for scrub, verify and export, on top of ManifestStore's schema (version 1).
+// Queries for scrub, verify, export and the mirror's no-op fast path, on top of ManifestStore's schema (version 1).
 //
 // Selection walks the (verified_at, dir, name) index in pages (keyset pagination), never loading
 // the whole table: a manifest can hold a million rows. better-sqlite3 cannot run an UPDATE while an
@@ -47,6 +47,9 @@ function prepare(db: Database.Database) {
       `SELECT COALESCE(SUM(size), 0) AS bytes FROM
          (SELECT size FROM files WHERE verified_at IS NULL OR verified_at < ? ORDER BY verified_at, dir, name LIMIT ?)`,
     ),
+    dirSummary: db.prepare(
+      'SELECT COUNT(*), TOTAL(size), TOTAL(mtime_ns & 4294967295), TOTAL(mtime_ns >> 32) FROM files WHERE dir = ?',
+    ).raw(true),
     future: db.prepare('UPDATE files SET verified_at = NULL WHERE verified_at > ?'),
     setVerified: db.prepare('UPDATE files SET verified_at = ?, verify_status = ? WHERE dir = ? AND name = ?'),
   };
@@ -95,6 +98,17 @@ export function cursorOf(row: KeyedRow): PageCursor {
 /** The names recorded for one directory ('' = root), sorted by bytes: for finding unmanifested files. */
 export function namesInDir(store: ManifestStore, dir: Buffer): Buffer[] {
   return (stmts(store).namesInDir.all(dir) as { name: Buffer }[]).map((r) => r.name);
+}
+
+/**
+ * One directory's rows in four numbers, summed by SQLite over the primary key's range: the mirror's
+ * no-op fast path compares them with the same sums over the files it found unchanged (a missing or
+ * stale row changes them), instead of reading every row into JS. mtime is summed as its low unsigned
+ * and high signed 32-bit words so every sum stays exact in a double.
+ */
+export function dirSummary(store: ManifestStore, dir: Buffer): { files: number; sizeSum: number; mtimeLoSum: number; mtimeHiSum: number } {
+  const [files, sizeSum, mtimeLoSum, mtimeHiSum] = stmts(store).dirSummary.get(dir) as [number, number, number, number];
+  return { files, sizeSum, mtimeLoSum, mtimeHiSum };
 }
 
 export interface CoverageCounts {

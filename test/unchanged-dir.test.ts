@@ -1,0 +1,113 @@
+// Table tests for the no-op fast path's decision (src/engine/unchanged-dir.ts): every attribute the
+// full path compares must send a directory down the full path when it differs.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { unchangedDirectory, type UnchangedOptions } from '../src/engine/unchanged-dir.js';
+import type { RawListing } from '../src/engine/walk.js';
+
+interface Spec {
+  name: string;
+  mode: number;
+  uid?: number;
+  gid?: number;
+  size?: bigint;
+  mtime?: bigint;
+  rdev?: bigint;
+  errno?: number;
+}
+
+const FILE = 0o100644;
+const DIR = 0o040755;
+const LINK = 0o120777;
+const CHR = 0o020644;
+const FIFO = 0o010644;
+
+/** A listing in the native scandir's layout: NUL-terminated names, 10 int64 per entry. */
+function raw(specs: Spec[]): RawListing & { ok: true } {
+  const sorted = [...specs].sort((a, b) => Buffer.compare(Buffer.from(a.name), Buffer.from(b.name)));
+  const names = Buffer.concat(sorted.map((s) => Buffer.concat([Buffer.from(s.name), Buffer.from([0])])));
+  const stats = new BigInt64Array(sorted.length * 10);
+  sorted.forEach((s, i) => {
+    stats.set([BigInt(s.mode), BigInt(s.uid ?? 0), BigInt(s.gid ?? 0), s.size ?? 100n, s.mtime ?? 1_700_000_000_123_456_789n, 5n, s.rdev ?? 0n, BigInt(s.errno ?? 0), BigInt(i + 10), 1n], i * 10);
+  });
+  return { ok: true, names, stats: stats.buffer, self: new BigInt64Array([1n, 2n]).buffer };
+}
+
+const base: Spec[] = [
+  { name: 'a.txt', mode: FILE, size: 10n },
+  { name: 'b.jpg', mode: FILE, size: 5_000_000_000n, mtime: -1_234_567_987_654_321n },
+  { name: 'd', mode: DIR },
+  { name: 'dev', mode: CHR, rdev: 0x0103n },
+  { name: 'fifo', mode: FIFO },
+  { name: 'link', mode: LINK, size: 6n },
+  { name: 'zz', mode: DIR },
+];
+
+const sameLinks = () => [Buffer.from('target'), Buffer.from('target')] as [Buffer, Buffer];
+const opts: UnchangedOptions = { owner: true, keep: null, readLinks: sameLinks };
+
+function changed(name: string, over: Partial<Spec>): Spec[] {
+  return base.map((s) => (s.name === name ? { ...s, ...over } : s));
+}
+
+test('an identical directory: sums of its regular files, its subdirectories in order', () => {
+  const r = unchangedDirectory(raw(base), raw(base), opts);
+  assert.ok(r);
+  assert.equal(r.files, 2);
+  assert.equal(r.sizeSum, 5_000_000_010);
+  // The mtime words, summed: low unsigned, high signed (what SQLite's & and >> give).
+  const words = (ns: bigint) => [Number(BigInt.asUintN(32, ns)), Number(ns >> 32n)];
+  const [lo1, hi1] = words(1_700_000_000_123_456_789n);
+  const [lo2, hi2] = words(-1_234_567_987_654_321n);
+  assert.equal(r.mtimeLoSum, (lo1 as number) + (lo2 as number));
+  assert.equal(r.mtimeHiSum, (hi1 as number) + (hi2 as number));
+  assert.deepEqual(r.subdirs, [2, 6]);
+});
+
+test('any difference the full path would act on sends the directory down the full path', () => {
+  const cases: [string, Spec[], Spec[], Partial<UnchangedOptions>][] = [
+    ['file size', base, changed('a.txt', { size: 11n }), {}],
+    ['file mtime, low word', base, changed('a.txt', { mtime: 1_700_000_000_123_456_788n }), {}],
+    ['file mtime, high word', base, changed('b.jpg', { mtime: -1_234_567_987_654_321n - (1n << 32n) }), {}],
+    ['file mode', base, changed('a.txt', { mode: 0o100600 }), {}],
+    ['file owner', base, changed('a.txt', { uid: 1000 }), {}],
+    ['file group', base, changed('a.txt', { gid: 1000 }), {}],
+    ['a file where a dir is', base, changed('d', { mode: FILE }), {}],
+    ['dir mode (its own attributes are fixed later, but the mode word holds the type too)', base, changed('d', { mode: 0o040700 }), {}],
+    ['device number', base, changed('dev', { rdev: 0x0104n }), {}],
+    ['fifo mtime', base, changed('fifo', { mtime: 1n }), {}],
+    ['symlink mtime', base, changed('link', { mtime: 1n }), {}],
+    ['an extra name in the destination', base, [...base, { name: 'extra', mode: FILE }], {}],
+    ['a name missing in the destination', base, base.filter((s) => s.name !== 'fifo'), {}],
+    ['a failed lstat in the source', changed('a.txt', { errno: 2 }), base, {}],
+    ['a failed lstat in the destination', base, changed('a.txt', { errno: 2 }), {}],
+    ['symlink target', base, base, { readLinks: () => [Buffer.from('a'), Buffer.from('b')] }],
+    ['symlink unreadable', base, base, { readLinks: () => null }],
+  ];
+  for (const [what, src, dst, over] of cases) {
+    assert.equal(unchangedDirectory(raw(src), raw(dst), { ...opts, ...over }), null, what);
+  }
+  assert.equal(unchangedDirectory({ ok: false, code: 'EACCES', error: 'x' }, raw(base), opts), null, 'unreadable source');
+});
+
+test('what the full path ignores is ignored here too', () => {
+  // Without owner preservation, owner and group do not matter.
+  assert.ok(unchangedDirectory(raw(base), raw(changed('a.txt', { uid: 1000, gid: 7 })), { ...opts, owner: false }));
+  // A directory's own mtime is checked when the walk visits it, not by its parent.
+  assert.ok(unchangedDirectory(raw(base), raw(changed('d', { mtime: 1n })), opts));
+  // Symlink sizes are their target's length: equal targets are what counts (read only when needed).
+  let reads = 0;
+  const counting = () => (reads++, sameLinks());
+  assert.ok(unchangedDirectory(raw(base), raw(base), { ...opts, readLinks: counting }));
+  assert.equal(reads, 1);
+});
+
+test('excluded entries: never descended into, never counted; one that differs takes the full path', () => {
+  const keep = (name: Buffer) => name.toString() !== 'zz' && name.toString() !== 'a.txt';
+  const r = unchangedDirectory(raw(base), raw(base), { ...opts, keep });
+  assert.ok(r);
+  assert.deepEqual(r.subdirs, [2]);
+  assert.equal(r.files, 1);
+  assert.equal(r.sizeSum, 5_000_000_000);
+  assert.equal(unchangedDirectory(raw(base), raw(changed('a.txt', { size: 1n })), { ...opts, keep }), null);
+});
