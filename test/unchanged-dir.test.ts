@@ -61,7 +61,7 @@ test('an identical directory: sums of its regular files, its subdirectories in o
   const [lo2, hi2] = words(-1_234_567_987_654_321n);
   assert.equal(r.mtimeLoSum, (lo1 as number) + (lo2 as number));
   assert.equal(r.mtimeHiSum, (hi1 as number) + (hi2 as number));
-  assert.deepEqual(r.subdirs, [2, 6]);
+  assert.deepEqual(r.subdirs.map((d) => [d.index, d.name.toString()]), [[2, 'd'], [6, 'zz']]);
 });
 
 test('any difference the full path would act on sends the directory down the full path', () => {
@@ -106,7 +106,7 @@ test('excluded entries: never descended into, never counted; one that differs ta
   const keep = (name: Buffer) => name.toString() !== 'zz' && name.toString() !== 'a.txt';
   const r = unchangedDirectory(raw(base), raw(base), { ...opts, keep });
   assert.ok(r);
-  assert.deepEqual(r.subdirs, [2]);
+  assert.deepEqual(r.subdirs.map((d) => d.index), [2]);
   assert.equal(r.files, 1);
   assert.equal(r.sizeSum, 5_000_000_000);
   assert.equal(unchangedDirectory(raw(base), raw(changed('a.txt', { size: 1n })), { ...opts, keep }), null);

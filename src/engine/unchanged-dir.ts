@@ -15,8 +15,8 @@ export interface UnchangedDir {
   /** Sums of the low (unsigned) and high (signed) 32-bit words of the mtimes in ns. */
   mtimeLoSum: number;
   mtimeHiSum: number;
-  /** Indexes of the subdirectories to descend into (excluded ones left out), in name order. */
-  subdirs: number[];
+  /** The subdirectories to descend into (excluded ones left out), in name order. */
+  subdirs: { index: number; name: Buffer }[];
 }
 
 export interface UnchangedOptions {
@@ -53,9 +53,9 @@ export function unchangedDirectory(src: RawListing, dst: RawListing, o: Unchange
     if (s[w + 14] !== 0 || d[w + 14] !== 0 || s[w] !== d[w]) return null;
     if (o.owner && (s[w + 2] !== d[w + 2] || s[w + 4] !== d[w + 4])) return null;
     const kind = kindOfMode(s[w] as number);
-    const name = o.keep !== null || kind === 'symlink' ? names.subarray(start, end) : null;
+    const name = o.keep !== null || kind === 'symlink' || kind === 'dir' ? names.subarray(start, end) : null;
     if (kind === 'dir') {
-      if (o.keep === null || o.keep(name as Buffer, true)) out.subdirs.push(i);
+      if (o.keep === null || o.keep(name as Buffer, true)) out.subdirs.push({ index: i, name: name as Buffer });
       continue; // a directory's own attributes are checked when it is visited
     }
     const kept = o.keep === null || o.keep(name as Buffer, false);

@@ -58,9 +58,7 @@ export function scanDirectoryAsync(absDir: Buffer): Promise<RawListing> {
 export function decodeListing(absDir: Buffer, raw: RawListing, keep: (name: Buffer, isDir: boolean) => boolean): ListResult {
   if (!raw.ok) return raw;
   const names = raw.names;
-  // Numbers that fit in 32 bits are read from a Uint32 view: one BigInt per field would be garbage.
-  const big = new BigInt64Array(raw.stats);
-  const u32 = new Uint32Array(raw.stats);
+  const views = viewsOf(raw);
   const entries: Entry[] = [];
   const failures: { name: Buffer; error: string }[] = [];
   let off = 0;
@@ -68,32 +66,52 @@ export function decodeListing(absDir: Buffer, raw: RawListing, keep: (name: Buff
     const end = names.indexOf(0, off);
     const name = names.subarray(off, end);
     off = end + 1;
-    const w = i * 20; // 10 int64 fields = 20 uint32 words
-    const b = i * 10;
-    const mode = u32[w] as number;
-    const errno = u32[w + 14] as number;
+    const mode = views.u32[i * 20] as number;
+    const errno = views.u32[i * 20 + 14] as number;
     if (!keep(name, (mode & S_IFMT) === S_IFDIR)) continue;
     if (errno !== 0) {
       failures.push({ name, error: errno === ENOENT ? 'vanished before it could be read' : `errno ${errno}: cannot lstat` });
       continue;
     }
-    const kind = kindOfMode(mode);
-    entries.push({
-      name,
-      kind,
-      perm: mode & 0o7777,
-      uid: u32[w + 2] as number,
-      gid: u32[w + 4] as number,
-      sizeBytes: (u32[w + 7] as number) * 4294967296 + (u32[w + 6] as number),
-      mtimeNs: big[b + 4] as bigint,
-      atimeNs: big[b + 5] as bigint,
-      rdev: kind === 'char' || kind === 'block' ? (big[b + 6] as bigint) : 0n,
-      linkTarget: kind === 'symlink' ? readLink(joinPath(absDir, name)) : null,
-      ino: big[b + 8] as bigint,
-      dev: big[b + 9] as bigint,
-    });
+    entries.push(entryOf(absDir, views, i, name));
   }
   return { ok: true, entries, failures };
+}
+
+interface Views {
+  big: BigInt64Array;
+  u32: Uint32Array;
+}
+
+function viewsOf(raw: RawListing & { ok: true }): Views {
+  return { big: new BigInt64Array(raw.stats), u32: new Uint32Array(raw.stats) };
+}
+
+// Numbers that fit in 32 bits are read from a Uint32 view: one BigInt per field would be garbage.
+function entryOf(absDir: Buffer, { big, u32 }: Views, i: number, name: Buffer): Entry {
+  const w = i * 20; // 10 int64 fields = 20 uint32 words
+  const b = i * 10;
+  const mode = u32[w] as number;
+  const kind = kindOfMode(mode);
+  return {
+    name,
+    kind,
+    perm: mode & 0o7777,
+    uid: u32[w + 2] as number,
+    gid: u32[w + 4] as number,
+    sizeBytes: (u32[w + 7] as number) * 4294967296 + (u32[w + 6] as number),
+    mtimeNs: big[b + 4] as bigint,
+    atimeNs: big[b + 5] as bigint,
+    rdev: kind === 'char' || kind === 'block' ? (big[b + 6] as bigint) : 0n,
+    linkTarget: kind === 'symlink' ? readLink(joinPath(absDir, name)) : null,
+    ino: big[b + 8] as bigint,
+    dev: big[b + 9] as bigint,
+  };
+}
+
+/** The entry at `index` of a successful listing (whose lstat succeeded), named `name`. */
+export function entryAt(absDir: Buffer, raw: RawListing & { ok: true }, index: number, name: Buffer): Entry {
+  return entryOf(absDir, viewsOf(raw), index, name);
 }
 
 const S_IFMT = 0o170000;
