@@ -343,6 +343,69 @@ static napi_value js_scandir_async(napi_env env, napi_callback_info info) {
   return promise;
 }
 
+/*
+ * scandirPairAsync(a: Buffer, b: Buffer | null): Promise<[A, B]>: both sides of one directory in one
+ * job on libuv's pool (one thread hand-off instead of two: a hand-off costs tens of µs on these VMs).
+ * Each side is [names, stats, self] or the Error its scan failed with (not thrown: the other side
+ * may be fine); B is null when b is.
+ */
+struct pair_job {
+  struct scan_result *a, *b;
+  napi_deferred deferred;
+  napi_async_work work;
+};
+
+static void pair_execute(napi_env env, void *data) {
+  struct pair_job *j = data;
+  scan(j->a);
+  if (j->b) scan(j->b);
+}
+
+static void pair_complete(napi_env env, napi_status status, void *data) {
+  struct pair_job *j = data;
+  napi_value result, side, error;
+  napi_create_array_with_length(env, 2, &result);
+  side = scan_to_js(env, j->a, &error);
+  napi_set_element(env, result, 0, error ? error : side);
+  if (j->b) {
+    side = scan_to_js(env, j->b, &error);
+    napi_set_element(env, result, 1, error ? error : side);
+  } else {
+    napi_get_null(env, &side);
+    napi_set_element(env, result, 1, side);
+  }
+  napi_resolve_deferred(env, j->deferred, result);
+  napi_delete_async_work(env, j->work);
+  free(j);
+}
+
+static napi_value js_scandir_pair_async(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  napi_valuetype tb = napi_null;
+  if (argc > 1) napi_typeof(env, argv[1], &tb);
+  struct scan_result *a = scan_new(env, argv[0]);
+  if (!a) return NULL;
+  struct scan_result *b = NULL;
+  if (tb != napi_null && tb != napi_undefined) {
+    b = scan_new(env, argv[1]);
+    if (!b) {
+      scan_free(a);
+      return NULL;
+    }
+  }
+  struct pair_job *j = calloc(1, sizeof *j);
+  j->a = a;
+  j->b = b;
+  napi_value promise, name;
+  napi_create_promise(env, &j->deferred, &promise);
+  napi_create_string_utf8(env, "hlfs.scandirPairAsync", NAPI_AUTO_LENGTH, &name);
+  napi_create_async_work(env, NULL, name, pair_execute, pair_complete, j, &j->work);
+  napi_queue_async_work(env, j->work);
+  return promise;
+}
+
 NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   napi_property_descriptor props[] = {
     {"utimensat", NULL, js_utimensat, NULL, NULL, NULL, napi_default, NULL},
@@ -351,6 +414,7 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
     {"fstat", NULL, js_fstat, NULL, NULL, NULL, napi_default, NULL},
     {"scandir", NULL, js_scandir, NULL, NULL, NULL, napi_default, NULL},
     {"scandirAsync", NULL, js_scandir_async, NULL, NULL, NULL, napi_default, NULL},
+    {"scandirPairAsync", NULL, js_scandir_pair_async, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -5,6 +5,8 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
+export type ScanSide = [names: Buffer, stats: ArrayBuffer, self: ArrayBuffer] | Error;
+
 export interface Hlfs {
   /** Sets atime and mtime to the nanosecond; noFollow acts on a symlink itself. */
   utimensat(file: Buffer, atimeNs: bigint, mtimeNs: bigint, noFollow: boolean): void;
@@ -21,6 +23,8 @@ export interface Hlfs {
   scandir(dir: Buffer): [names: Buffer, stats: ArrayBuffer, self: ArrayBuffer];
   /** scandir on libuv's thread pool. */
   scandirAsync(dir: Buffer): Promise<[names: Buffer, stats: ArrayBuffer, self: ArrayBuffer]>;
+  /** Both sides of a directory in one job on libuv's pool; a side that failed is its Error. */
+  scandirPairAsync(a: Buffer, b: Buffer | null): Promise<[ScanSide, ScanSide | null]>;
 }
 
 // dist/src/native/hlfs.js -> <repo>/build/Release/hlfs.node (also right for src/native/ under tsx).
