@@ -132,6 +132,11 @@ export class ManifestStore {
         db.pragma('journal_mode = WAL');
         db.pragma('synchronous = FULL');
       }
+      // better-sqlite3 builds SQLite with a 16 MiB page cache (SQLITE_DEFAULT_CACHE_SIZE=-16000); the
+      // mirror's rows arrive in (dir, name) order, so the pages it touches are few and the cache only
+      // holds dirty pages of the open transaction until they spill to the WAL. SQLite's own default,
+      // 2 MiB: measured on a 200,000-file initial copy, peak RSS 11 MiB lower, same time.
+      db.pragma('cache_size = -2000');
       const store = new ManifestStore(ManifestStore.migrate(db, file, exists), file);
       return store;
     } catch (error) {
