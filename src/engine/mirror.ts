@@ -22,6 +22,7 @@ import type { ItemAction, MirrorEvent, MirrorOptions, MirrorResult } from './typ
 
 const MANIFEST_NAME = Buffer.from(MANIFEST_DIR);
 const TEMP_NAME = Buffer.from(TEMP_PREFIX);
+const NO_NAME = Buffer.alloc(0);
 const PROGRESS_INTERVAL_MS = 200;
 // Directories listed ahead on libuv's threads while the main thread plans the current one: the
 // syscalls of the walk then use the second core (a no-op mirror is otherwise one busy thread).
@@ -41,9 +42,13 @@ interface PendingDir {
   setgid: boolean;
 }
 
+// Lists kept for the whole run (directory fixups, deletions) hold each path as a latin1 string (one
+// byte per name byte, lossless) and entries without their names. A Buffer from joinPath is a slice of
+// Node's shared 8 KiB allocation pool and an Entry's name a slice of its directory's whole listing:
+// either would keep that memory alive until the end of the run, per item.
 interface Deletion {
-  rel: Buffer;
-  entry: Entry;
+  rel: string;
+  kind: Entry['kind'];
   files: number;
   bytes: number;
   keepsExcluded: boolean;
@@ -168,7 +173,7 @@ class MirrorRun {
   private readonly umask = readUmask();
   private readonly pool: CopyPool | null;
   private readonly deletions: Deletion[] = [];
-  private readonly dirFixups: { rel: Buffer; src: Entry }[] = [];
+  private readonly dirFixups: { rel: string; src: Entry }[] = [];
   private readonly trashDir: Buffer | null;
   private readonly isExcluded: IsExcluded | null;
   private readonly counts = {
@@ -283,7 +288,7 @@ class MirrorRun {
     if (rows && rows.size > 0) this.dropOrphanRows(dir.rel, rows, srcList.entries, dstEntries);
     // Directory attributes are set after everything inside (and the deletions) is done.
     if (touched || dir.dst === null || !attrsEqual(dir.src, dir.dst, { checksum: false, owner: this.owner })) {
-      this.dirFixups.push({ rel: dir.rel, src: dir.src });
+      this.dirFixups.push({ rel: dir.rel.toString('latin1'), src: { ...dir.src, name: NO_NAME } });
     }
     return subdirs;
   }
@@ -298,7 +303,7 @@ class MirrorRun {
       switch (action.kind) {
         case 'extra': {
           const counted = countTree(abs, rel, action.dst, this.isExcluded);
-          this.deletions.push({ rel, entry: action.dst, ...counted });
+          this.deletions.push({ rel: rel.toString('latin1'), kind: action.dst.kind, ...counted });
           this.counts.dstFiles += action.dst.kind === 'dir' ? counted.files : 0;
           // A directory kept only for its excluded contents, with nothing else in it, changes nothing.
           return !(counted.keepsExcluded && counted.files === 0);
@@ -478,8 +483,10 @@ class MirrorRun {
     this.options.signal?.throwIfAborted();
     this.applyDeletions();
     for (let k = this.dirFixups.length - 1; k >= 0; k--) {
-      const { rel, src } = this.dirFixups[k] as { rel: Buffer; src: Entry };
+      const fixup = this.dirFixups[k] as { rel: string; src: Entry };
       if (this.options.dryRun) continue;
+      const rel = Buffer.from(fixup.rel, 'latin1');
+      const src = fixup.src;
       try {
         setAttrs(joinPath(this.dstRoot, rel), src, this.owner);
       } catch (error) {
@@ -500,7 +507,7 @@ class MirrorRun {
     }
     const byDir = new Map<string, number>();
     for (const d of this.deletions) {
-      const parent = displayPath(d.rel).split('/').slice(0, -1).join('/') || '.';
+      const parent = displayPath(Buffer.from(d.rel, 'latin1')).split('/').slice(0, -1).join('/') || '.';
       byDir.set(parent, (byDir.get(parent) ?? 0) + Math.max(d.files, 1));
     }
     const decision = evaluateDeletions(
@@ -515,19 +522,20 @@ class MirrorRun {
       return;
     }
     for (const d of this.deletions) {
-      this.item('delete', d.rel);
+      const rel = Buffer.from(d.rel, 'latin1');
+      this.item('delete', rel);
       if (!this.options.dryRun) {
         try {
-          const abs = joinPath(this.dstRoot, d.rel);
-          if (d.keepsExcluded && this.isExcluded) removeTreeKeeping(abs, d.rel, d.rel, this.trashDir, this.isExcluded);
-          else removeEntry(abs, d.rel, this.trashDir);
-          this.store?.removeTree(joinPath(this.prefix, d.rel));
+          const abs = joinPath(this.dstRoot, rel);
+          if (d.keepsExcluded && this.isExcluded) removeTreeKeeping(abs, rel, rel, this.trashDir, this.isExcluded);
+          else removeEntry(abs, rel, this.trashDir);
+          this.store?.removeTree(joinPath(this.prefix, rel));
         } catch (error) {
-          this.fail(d.rel, `cannot delete: ${describe(error)}`);
+          this.fail(rel, `cannot delete: ${describe(error)}`);
           continue;
         }
       }
-      this.counts.filesDeleted += d.entry.kind === 'dir' ? d.files : 1;
+      this.counts.filesDeleted += d.kind === 'dir' ? d.files : 1;
       this.counts.bytesDeleted += d.bytes;
     }
   }
