@@ -1,0 +1,16 @@
+// V8 flags that keep a thread's heap small, set when this module is imported. Imported first by
+// cli/main.ts (through cli/heap.ts) and meant to be imported first by the copy worker: starting a
+// worker thread resets V8's flags to the process's start-up values, so a flag set only on the main
+// thread is lost as soon as the pool starts (measured: the young generation then grows to 2 x 16 MiB).
+//
+// A mirror's main thread makes many short-lived objects (one per directory entry) and keeps few.
+// With V8's defaults the young generation grows to 2 x 16 MiB and old-space garbage piles up to ~4x
+// the live heap before a full GC, and that shows as RSS. Flags set after V8 started only count where
+// V8 reads them at run time: --max-semi-space-size does not (the young generation's maximum is fixed
+// at start-up), so the young generation is kept at its start size by a growth factor of 1;
+// --optimize-for-size makes old-space growth conservative. Measured on a 200,000-file initial copy
+// (tmpfs, 2 cores): peak RSS 166 -> ~110 MiB, CPU and wall time within the run-to-run noise.
+import v8 from 'node:v8';
+
+v8.setFlagsFromString('--semi-space-growth-factor=1');
+v8.setFlagsFromString('--optimize-for-size');
