@@ -1,5 +1,7 @@
 // Piscina worker: runs a batch of copy/hash tasks with synchronous fs calls through one reused 64 KiB
 // buffer. Measured here: sync calls in 2 worker threads beat per-file fs.promises 3x (DESIGN.md).
+// First: starting a worker resets V8's flags to the process's start-up values (heap-flags.ts).
+import './heap-flags.js';
 import { ioBuffer } from './hash.js';
 import { runTask } from './run-task.js';
 import type { Task, TaskResult } from './tasks.js';
