@@ -220,3 +220,46 @@ test('--trash never moves through a symlink planted in the trash', async (t) => 
   assert.match(r.failed[0]?.error ?? '', /ENOTDIR/);
   assert.ok(fs.existsSync(path.join(tmp, 'dst/d/extra')), 'not deleted either: kept until the trash is sound');
 });
+
+test('an unchanged directory is trusted only while its manifest rows agree: a missing, stale or orphan row is mended', async (t) => {
+  const tmp = tempDir(t);
+  const src = path.join(tmp, 'src');
+  const dst = path.join(tmp, 'dst');
+  for (const name of ['one', 'two', 'three', 'four', 'five']) write(tmp, `src/photos/2024/${name}.jpg`, `${name} `.repeat(50));
+  write(tmp, 'src/photos/2024/skip.tmp-excluded', 'excluded: never in the manifest');
+  write(tmp, 'src/photos/notes.txt', 'n');
+  const run = () => mirror(options(src, dst, { excludes: ['*.tmp-excluded'] }));
+  await run();
+  // Excluded files are not copied, but one that is in both trees (kept in DST) leaves the directory
+  // "unchanged": the fast path must not count it against the manifest.
+  write(tmp, 'dst/photos/2024/skip.tmp-excluded', 'excluded: never in the manifest');
+  hlfs.utimensat(Buffer.from(path.join(dst, 'photos/2024')), 1_600_000_000_000_000_000n, 1_600_000_000_000_000_000n, true);
+  hlfs.utimensat(Buffer.from(path.join(src, 'photos/2024')), 1_600_000_000_000_000_000n, 1_600_000_000_000_000_000n, true);
+  const dir = Buffer.from('photos/2024');
+  const edits: [string, (db: ManifestStore['database']) => void, number][] = [
+    ['no change', () => {}, 0],
+    ['a missing row', (db) => db.prepare('DELETE FROM files WHERE dir = ? AND name = ?').run(dir, Buffer.from('two.jpg')), 1],
+    ['a stale mtime', (db) => db.prepare('UPDATE files SET mtime_ns = mtime_ns + 1 WHERE dir = ? AND name = ?').run(dir, Buffer.from('three.jpg')), 1],
+    ['a wrong size', (db) => db.prepare('UPDATE files SET size = size + 1 WHERE dir = ? AND name = ?').run(dir, Buffer.from('four.jpg')), 1],
+    ['a wrong hash only (scrub finds that, not the mirror)', (db) => db.prepare("UPDATE files SET hash = '0000000000000000' WHERE dir = ? AND name = ?").run(dir, Buffer.from('five.jpg')), 0],
+    ['an orphan row', (db) => db.prepare("INSERT INTO files (dir, name, size, mtime_ns, hash, hashed_at) VALUES (?, ?, 1, 1, '00', 1)").run(dir, Buffer.from('gone.jpg')), 0],
+  ];
+  for (const [what, edit, rehashed] of edits) {
+    const store = ManifestStore.open(dst);
+    edit(store.database);
+    store.close();
+    const r = await run();
+    assert.equal(r.filesRehashed, rehashed, what);
+    assert.equal(r.filesCopied, 0, what);
+    assert.equal(r.filesUnchanged, 6, what);
+    const after = ManifestStore.open(dst);
+    const rows = after.database.prepare('SELECT name, size, mtime_ns FROM files WHERE dir = ? ORDER BY name').safeIntegers(true).all(dir) as { name: Buffer; size: bigint; mtime_ns: bigint }[];
+    after.close();
+    assert.deepEqual(rows.map((x) => x.name.toString()), ['five.jpg', 'four.jpg', 'one.jpg', 'three.jpg', 'two.jpg'], what);
+    for (const row of rows) {
+      const st = fs.statSync(path.join(dst, 'photos/2024', row.name.toString()), { bigint: true });
+      assert.equal(row.size, st.size, `${what}: ${row.name.toString()} size`);
+      assert.equal(row.mtime_ns, st.mtimeNs, `${what}: ${row.name.toString()} mtime`);
+    }
+  }
+});

@@ -28,6 +28,12 @@ export interface MirrorOptions {
   dryRun: boolean;
   /** Worker threads for copies. */
   jobs: number;
+  /**
+   * Copy the first files (up to 1,000 / 32 MiB) on the main thread before starting any worker
+   * (default true: a run with few changes never pays the workers' start-up). Tests turn it off to
+   * put small trees through the workers.
+   */
+  inlineCopies?: boolean;
   /** Where the hash manifest lives; default { root: dst, prefix: '' }. */
   manifest?: ManifestTarget;
   /** Delete extras in DST (rsync --delete). Default true. */
