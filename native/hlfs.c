@@ -162,7 +162,7 @@ static napi_value js_fstat(napi_env env, napi_callback_info info) {
 }
 
 /*
- * scandir(dir: Buffer): [names: Buffer, stats: ArrayBuffer]
+ * The scan of one directory (scandirPairAsync below does a directory's two sides in one job).
  *
  * One directory listed and lstat'ed in one call: readdir plus fstatat(AT_SYMLINK_NOFOLLOW) per entry,
  * sorted by name bytes (strcmp compares unsigned bytes). `names` holds the names, each followed by a
@@ -190,11 +190,9 @@ struct scan_result {
   struct scan_entry *entries;
   size_t n, name_bytes;
   int64_t self_dev, self_ino;
-  napi_deferred deferred;
-  napi_async_work work;
 };
 
-/* The whole scan, touching no JS: runs on the main thread (scandir) or a libuv thread (scandirAsync). */
+/* The whole scan, touching no JS: runs on a libuv thread (scandirPairAsync). */
 static void scan(struct scan_result *r) {
   int fd = open(r->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   DIR *d = fd < 0 ? NULL : fdopendir(fd);
@@ -299,50 +297,6 @@ static struct scan_result *scan_new(napi_env env, napi_value path) {
   return r;
 }
 
-static napi_value js_scandir(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  struct scan_result *r = scan_new(env, argv[0]);
-  if (!r) return NULL;
-  scan(r);
-  napi_value error;
-  napi_value result = scan_to_js(env, r, &error);
-  if (error) napi_throw(env, error);
-  return result;
-}
-
-static void async_execute(napi_env env, void *data) {
-  scan((struct scan_result *)data);
-}
-
-static void async_complete(napi_env env, napi_status status, void *data) {
-  struct scan_result *r = data;
-  napi_deferred deferred = r->deferred;
-  napi_async_work work = r->work;
-  napi_value error;
-  napi_value result = scan_to_js(env, r, &error);
-  if (error) napi_reject_deferred(env, deferred, error);
-  else napi_resolve_deferred(env, deferred, result);
-  napi_delete_async_work(env, work);
-}
-
-/* scandirAsync(dir: Buffer): Promise<[names, stats]>: the same scan on libuv's thread pool, so the
- * walk can list the next directories on the other core while JS plans the current one. */
-static napi_value js_scandir_async(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  struct scan_result *r = scan_new(env, argv[0]);
-  if (!r) return NULL;
-  napi_value promise, name;
-  napi_create_promise(env, &r->deferred, &promise);
-  napi_create_string_utf8(env, "hlfs.scandirAsync", NAPI_AUTO_LENGTH, &name);
-  napi_create_async_work(env, NULL, name, async_execute, async_complete, r, &r->work);
-  napi_queue_async_work(env, r->work);
-  return promise;
-}
-
 /*
  * scandirPairAsync(a: Buffer, b: Buffer | null): Promise<[A, B]>: both sides of one directory in one
  * job on libuv's pool (one thread hand-off instead of two: a hand-off costs tens of µs on these VMs).
@@ -412,8 +366,6 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
     {"futimens", NULL, js_futimens, NULL, NULL, NULL, napi_default, NULL},
     {"mknod", NULL, js_mknod, NULL, NULL, NULL, napi_default, NULL},
     {"fstat", NULL, js_fstat, NULL, NULL, NULL, napi_default, NULL},
-    {"scandir", NULL, js_scandir, NULL, NULL, NULL, napi_default, NULL},
-    {"scandirAsync", NULL, js_scandir_async, NULL, NULL, NULL, napi_default, NULL},
     {"scandirPairAsync", NULL, js_scandir_pair_async, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);

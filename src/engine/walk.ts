@@ -43,14 +43,6 @@ function scanFailure(error: unknown): RawListing {
   return { ok: false, code: e.code ?? 'EIO', error: `${e.code ?? 'EIO'}: cannot read directory` };
 }
 
-/**
- * One native call lists, lstats and sorts a directory (native/hlfs.c scandir), on libuv's thread
- * pool: the walk prefetches the next directories while it plans one.
- */
-export function scanDirectoryAsync(absDir: Buffer): Promise<RawListing> {
-  return hlfs.scandirAsync(absDir).then(([names, stats, self]) => ({ ok: true, names, stats, self }) as RawListing, scanFailure);
-}
-
 const EMPTY: RawListing = { ok: true, names: Buffer.alloc(0), stats: new ArrayBuffer(0), self: new ArrayBuffer(16) };
 
 function sideOf(side: ScanSide): RawListing {

@@ -16,14 +16,11 @@ export interface Hlfs {
   /** fstat into out: [mode, size, mtime ns, inode, device]. Throws fs-style errors. */
   fstat(fd: number, out: BigInt64Array): void;
   /**
-   * Lists and lstats one directory (its last component never a symlink), sorted by name bytes: names
-   * NUL-terminated one after another; 10 int64 per entry (mode, uid, gid, size, mtime ns, atime ns,
-   * rdev, errno of a failed lstat, inode, device); the directory's own [device, inode].
+   * Lists and lstats both sides of a directory (b: null for none) in one job on libuv's pool, each
+   * sorted by name bytes, its last component never a symlink: names NUL-terminated one after another;
+   * 10 int64 per entry (mode, uid, gid, size, mtime ns, atime ns, rdev, errno of a failed lstat,
+   * inode, device); the directory's own [device, inode]. A side that failed is its Error.
    */
-  scandir(dir: Buffer): [names: Buffer, stats: ArrayBuffer, self: ArrayBuffer];
-  /** scandir on libuv's thread pool. */
-  scandirAsync(dir: Buffer): Promise<[names: Buffer, stats: ArrayBuffer, self: ArrayBuffer]>;
-  /** Both sides of a directory in one job on libuv's pool; a side that failed is its Error. */
   scandirPairAsync(a: Buffer, b: Buffer | null): Promise<[ScanSide, ScanSide | null]>;
 }
 
