@@ -9,6 +9,7 @@ import { meanSizeBytes, type TreeSpec } from './trees.js';
 
 const TMPFS_MAGIC = 0x01021994;
 const PAGE_BYTES = 4096;
+const INODE_BYTES = 1024;
 const MiB = 1024 * 1024;
 
 export type TreeFsKind = 'mounted' | 'tmpfs' | 'plain';
@@ -24,12 +25,13 @@ export interface TreeDir {
 
 /**
  * Bytes one tree needs at most: the source and two destinations (tmpfs rounds every file up to a
- * page), home-lab's manifest (~1 KiB a file, generous) and its trash of the files that the modify and
- * delete-add scenarios replace or delete (1 % per repetition each), plus 10 % and 64 MiB of slack.
+ * page; each inode and dentry takes ~1 KiB of kernel memory besides), home-lab's manifest (~1 KiB a
+ * file, generous) and its trash of the files that the modify and delete-add scenarios replace or
+ * delete (1 % per repetition each), plus 10 % and 64 MiB of slack.
  */
 export function treeBytesNeeded(spec: TreeSpec, repetitions: number): number {
   const mean = meanSizeBytes(spec.sizes);
-  const paged = spec.files * (Math.ceil(mean / PAGE_BYTES) * PAGE_BYTES + PAGE_BYTES) + (spec.dirs + 1) * PAGE_BYTES;
+  const paged = spec.files * (Math.ceil(mean / PAGE_BYTES) * PAGE_BYTES + INODE_BYTES) + (spec.dirs + 1) * (PAGE_BYTES + INODE_BYTES);
   const trash = paged * 0.02 * (repetitions + 1);
   return Math.ceil((3 * paged + spec.files * 1024 + trash) * 1.1 + 64 * MiB);
 }
