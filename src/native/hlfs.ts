@@ -16,12 +16,12 @@ export interface Hlfs {
   /** fstat into out: [mode, size, mtime ns, inode, device]. Throws fs-style errors. */
   fstat(fd: number, out: BigInt64Array): void;
   /**
-   * Lists and lstats both sides of a directory (b: null for none) in one job on libuv's pool, each
-   * sorted by name bytes, its last component never a symlink: names NUL-terminated one after another;
-   * 10 int64 per entry (mode, uid, gid, size, mtime ns, atime ns, rdev, errno of a failed lstat,
-   * inode, device); the directory's own [device, inode]. A side that failed is its Error.
+   * Lists and lstats directories (null: skipped) in one job on libuv's pool, each sorted by name
+   * bytes, its last component never a symlink: names NUL-terminated one after another; 10 int64 per
+   * entry (mode, uid, gid, size, mtime ns, atime ns, rdev, errno of a failed lstat, inode, device);
+   * the directory's own [device, inode]. A directory that failed is its Error; null for null.
    */
-  scandirPairAsync(a: Buffer, b: Buffer | null): Promise<[ScanSide, ScanSide | null]>;
+  scandirBatchAsync(dirs: (Buffer | null)[]): Promise<(ScanSide | null)[]>;
 }
 
 // dist/src/native/hlfs.js -> <repo>/build/Release/hlfs.node (also right for src/native/ under tsx).
