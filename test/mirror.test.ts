@@ -244,14 +244,26 @@ test('an unchanged directory is trusted only while its manifest rows agree: a mi
     ['a wrong hash only (scrub finds that, not the mirror)', (db) => db.prepare("UPDATE files SET hash = '0000000000000000' WHERE dir = ? AND name = ?").run(dir, Buffer.from('five.jpg')), 0],
     ['an orphan row', (db) => db.prepare("INSERT INTO files (dir, name, size, mtime_ns, hash, hashed_at) VALUES (?, ?, 1, 1, '00', 1)").run(dir, Buffer.from('gone.jpg')), 0],
   ];
+  // The same, with one file of the directory changed in SRC too (only that entry is planned then).
+  let edited = 0;
+  const withChange = edits.map(([what, edit, rehashed]): (typeof edits)[number] => [
+    `${what}, and a changed file`,
+    (db) => {
+      edit(db);
+      write(tmp, 'src/photos/2024/one.jpg', `one, edit ${++edited}`, 1_600_000_000 + edited);
+    },
+    rehashed,
+  ]);
+  edits.push(...withChange);
   for (const [what, edit, rehashed] of edits) {
     const store = ManifestStore.open(dst);
     edit(store.database);
     store.close();
     const r = await run();
+    const copied = what.endsWith('a changed file') ? 1 : 0;
     assert.equal(r.filesRehashed, rehashed, what);
-    assert.equal(r.filesCopied, 0, what);
-    assert.equal(r.filesUnchanged, 6, what);
+    assert.equal(r.filesCopied, copied, what);
+    assert.equal(r.filesUnchanged, 6 - copied, what);
     const after = ManifestStore.open(dst);
     const rows = after.database.prepare('SELECT name, size, mtime_ns FROM files WHERE dir = ? ORDER BY name').safeIntegers(true).all(dir) as { name: Buffer; size: bigint; mtime_ns: bigint }[];
     after.close();

@@ -64,37 +64,51 @@ test('an identical directory: sums of its regular files, its subdirectories in o
   assert.deepEqual(r.subdirs.map((d) => [d.index, d.name.toString()]), [[2, 'd'], [6, 'zz']]);
 });
 
-test('any difference the full path would act on sends the directory down the full path', () => {
-  const cases: [string, Spec[], Spec[], Partial<UnchangedOptions>][] = [
-    ['file size', base, changed('a.txt', { size: 11n }), {}],
-    ['file mtime, low word', base, changed('a.txt', { mtime: 1_700_000_000_123_456_788n }), {}],
-    ['file mtime, high word', base, changed('b.jpg', { mtime: -1_234_567_987_654_321n - (1n << 32n) }), {}],
-    ['file mode', base, changed('a.txt', { mode: 0o100600 }), {}],
-    ['file owner', base, changed('a.txt', { uid: 1000 }), {}],
-    ['file group', base, changed('a.txt', { gid: 1000 }), {}],
-    ['a file where a dir is', base, changed('d', { mode: FILE }), {}],
-    ['dir mode (its own attributes are fixed later, but the mode word holds the type too)', base, changed('d', { mode: 0o040700 }), {}],
-    ['device number', base, changed('dev', { rdev: 0x0104n }), {}],
-    ['fifo mtime', base, changed('fifo', { mtime: 1n }), {}],
-    ['symlink mtime', base, changed('link', { mtime: 1n }), {}],
-    ['an extra name in the destination', base, [...base, { name: 'extra', mode: FILE }], {}],
-    ['a name missing in the destination', base, base.filter((s) => s.name !== 'fifo'), {}],
-    ['a failed lstat in the source', changed('a.txt', { errno: 2 }), base, {}],
-    ['a failed lstat in the destination', base, changed('a.txt', { errno: 2 }), {}],
-    ['symlink target', base, base, { readLinks: () => [Buffer.from('a'), Buffer.from('b')] }],
-    ['symlink unreadable', base, base, { readLinks: () => null }],
+test('each difference the full path would act on makes that entry "changed" (and only that one)', () => {
+  const cases: [string, Spec[], Partial<UnchangedOptions>, string][] = [
+    ['file size', changed('a.txt', { size: 11n }), {}, 'a.txt'],
+    ['file mtime, low word', changed('a.txt', { mtime: 1_700_000_000_123_456_788n }), {}, 'a.txt'],
+    ['file mtime, high word', changed('b.jpg', { mtime: -1_234_567_987_654_321n - (1n << 32n) }), {}, 'b.jpg'],
+    ['file mode', changed('a.txt', { mode: 0o100600 }), {}, 'a.txt'],
+    ['file owner', changed('a.txt', { uid: 1000 }), {}, 'a.txt'],
+    ['file group', changed('a.txt', { gid: 1000 }), {}, 'a.txt'],
+    ['a file where a dir is', changed('d', { mode: FILE }), {}, 'd'],
+    ['device number', changed('dev', { rdev: 0x0104n }), {}, 'dev'],
+    ['device mode', changed('dev', { mode: 0o020600 }), {}, 'dev'],
+    ['fifo mtime', changed('fifo', { mtime: 1n }), {}, 'fifo'],
+    ['symlink mtime', changed('link', { mtime: 1n }), {}, 'link'],
+    ['symlink target', base, { readLinks: () => [Buffer.from('a'), Buffer.from('b')] }, 'link'],
+    ['symlink unreadable', base, { readLinks: () => null }, 'link'],
   ];
-  for (const [what, src, dst, over] of cases) {
-    assert.equal(unchangedDirectory(raw(src), raw(dst), { ...opts, ...over }), null, what);
+  for (const [what, dst, over, name] of cases) {
+    const r = unchangedDirectory(raw(base), raw(dst), { ...opts, ...over });
+    assert.ok(r, what);
+    assert.deepEqual(r.changed.map((c) => c.name.toString()), [name], what);
+    const files = ['a.txt', 'b.jpg'].filter((f) => f !== name);
+    assert.equal(r.files, files.length, `${what}: a changed file is not in the sums`);
   }
-  assert.equal(unchangedDirectory({ ok: false, code: 'EACCES', error: 'x' }, raw(base), opts), null, 'unreadable source');
+});
+
+test('what only the full path can handle gives null', () => {
+  const cases: [string, RawListing, RawListing, Partial<UnchangedOptions>][] = [
+    ['an extra name in the destination', raw(base), raw([...base, { name: 'extra', mode: FILE }]), {}],
+    ['a name missing in the destination', raw(base), raw(base.filter((s) => s.name !== 'fifo')), {}],
+    ['a failed lstat in the source', raw(changed('a.txt', { errno: 2 })), raw(base), {}],
+    ['a failed lstat in the destination', raw(base), raw(changed('a.txt', { errno: 2 })), {}],
+    ['a kind change while excludes apply', raw(base), raw(changed('d', { mode: FILE })), { keep: () => true }],
+    ['an unreadable source', { ok: false, code: 'EACCES', error: 'x' }, raw(base), {}],
+  ];
+  for (const [what, src, dst, over] of cases) assert.equal(unchangedDirectory(src, dst, { ...opts, ...over }), null, what);
 });
 
 test('what the full path ignores is ignored here too', () => {
   // Without owner preservation, owner and group do not matter.
-  assert.ok(unchangedDirectory(raw(base), raw(changed('a.txt', { uid: 1000, gid: 7 })), { ...opts, owner: false }));
-  // A directory's own mtime is checked when the walk visits it, not by its parent.
-  assert.ok(unchangedDirectory(raw(base), raw(changed('d', { mtime: 1n })), opts));
+  assert.deepEqual(unchangedDirectory(raw(base), raw(changed('a.txt', { uid: 1000, gid: 7 })), { ...opts, owner: false })?.changed, []);
+  // A directory's own mode and mtime are checked when the walk visits it, not by its parent.
+  for (const over of [{ mtime: 1n }, { mode: 0o040700 }, { uid: 7 }]) {
+    const r = unchangedDirectory(raw(base), raw(changed('d', over)), opts);
+    assert.deepEqual(r?.changed, [], JSON.stringify(over, (_, v: unknown) => (typeof v === 'bigint' ? String(v) : v)));
+  }
   // Symlink sizes are their target's length: equal targets are what counts (read only when needed).
   let reads = 0;
   const counting = () => (reads++, sameLinks());
@@ -102,12 +116,12 @@ test('what the full path ignores is ignored here too', () => {
   assert.equal(reads, 1);
 });
 
-test('excluded entries: never descended into, never counted; one that differs takes the full path', () => {
+test('excluded entries: never descended into, never counted, never changed', () => {
   const keep = (name: Buffer) => name.toString() !== 'zz' && name.toString() !== 'a.txt';
   const r = unchangedDirectory(raw(base), raw(base), { ...opts, keep });
   assert.ok(r);
   assert.deepEqual(r.subdirs.map((d) => d.index), [2]);
   assert.equal(r.files, 1);
   assert.equal(r.sizeSum, 5_000_000_000);
-  assert.equal(unchangedDirectory(raw(base), raw(changed('a.txt', { size: 1n })), { ...opts, keep }), null);
+  assert.deepEqual(unchangedDirectory(raw(base), raw(changed('a.txt', { size: 1n })), { ...opts, keep })?.changed, []);
 });

@@ -15,7 +15,7 @@ import { compileExcludes, type ExcludeMatcher } from './exclude.js';
 import { evaluateDeletions } from './guard.js';
 import { decodeListing, entryAt, listedIdentity, scanPairsAsync, statEntry, type RawListing } from './walk.js';
 import { unchangedDirectory } from './unchanged-dir.js';
-import { planDirectory, type Action } from './plan.js';
+import { planDirectory, planOne, type Action } from './plan.js';
 import { attrsEqual } from './compare.js';
 import { countTree, createNonRegular, removeEntry, removeTreeKeeping, setAttrs, type IsExcluded } from './apply.js';
 import { CopyPool } from './pool.js';
@@ -319,10 +319,10 @@ class MirrorRun {
   }
 
   /**
-   * A directory found as the last run left it: the same names, kinds and attributes on both sides
-   * (src/engine/unchanged-dir.ts), and manifest rows that sum to the same count, sizes and mtimes
-   * (a missing or stale row does not). Counted and descended into without decoding its entries or
-   * reading its rows: most of a nightly no-op's CPU went there. Null: take the full path.
+   * A directory with the same names on both sides whose unchanged entries (src/engine/unchanged-dir.ts)
+   * have manifest rows that sum to the same count, sizes and mtimes (a missing or stale row does not):
+   * those are counted without decoding them or reading their rows (most of a nightly no-op's CPU went
+   * there), and only the entries that differ are planned and carried out. Null: take the full path.
    */
   private unchangedFastPath(dir: PendingDir, srcRaw: RawListing, dstRaw: RawListing, keep: ((name: Buffer, isDir: boolean) => boolean) | null): PendingDir[] | null {
     if (!srcRaw.ok || !dstRaw.ok) return null;
@@ -337,9 +337,21 @@ class MirrorRun {
     };
     const same = unchangedDirectory(srcRaw, dstRaw, { owner: this.owner, keep, readLinks });
     if (same === null) return null;
+    // The rows of the entries that changed, which the plan below needs, and which the directory's
+    // sums include: what is left must sum to what the unchanged files hold.
+    const rows = new Map<string, BriefRow>();
     if (this.store && this.pool) {
-      const rows = dirSummary(this.store, joinPath(this.prefix, dir.rel));
-      if (rows.files !== same.files || rows.sizeSum !== same.sizeSum || rows.mtimeLoSum !== same.mtimeLoSum || rows.mtimeHiSum !== same.mtimeHiSum) {
+      const sums = dirSummary(this.store, joinPath(this.prefix, dir.rel));
+      for (const { name } of same.changed) {
+        const row = this.store.get(joinPath(this.prefix, joinPath(dir.rel, name)));
+        if (row === undefined) continue;
+        rows.set(name.toString('latin1'), row);
+        sums.files--;
+        sums.sizeSum -= row.sizeBytes;
+        sums.mtimeLoSum -= Number(BigInt.asUintN(32, row.mtimeNs));
+        sums.mtimeHiSum -= Number(row.mtimeNs >> 32n);
+      }
+      if (sums.files !== same.files || sums.sizeSum !== same.sizeSum || sums.mtimeLoSum !== same.mtimeLoSum || sums.mtimeHiSum !== same.mtimeHiSum) {
         return null;
       }
     }
@@ -350,7 +362,20 @@ class MirrorRun {
       const dst = entryAt(dstAbs, dstRaw, index, name);
       return { rel: joinPath(dir.rel, name), src: entryAt(srcAbs, srcRaw, index, name), created: false, dst, setgid: (dst.perm & 0o2000) !== 0 };
     });
-    this.fixDirLater(dir, false);
+    let touched = false;
+    if (same.changed.length > 0) {
+      for (const { index, name } of same.changed) {
+        const src = entryAt(srcAbs, srcRaw, index, name);
+        const dst = entryAt(dstAbs, dstRaw, index, name);
+        if (src.kind === 'file') this.counts.srcFiles++;
+        if (dst.kind === 'file') this.counts.dstFiles++;
+        const changed = this.execute(dir.rel, planOne(src, dst, { checksum: false, owner: this.owner }), rows, subdirs, dir.setgid);
+        touched ||= changed;
+      }
+      // Visited in name order, as the full path does.
+      subdirs.sort((a, b) => Buffer.compare(a.rel, b.rel));
+    }
+    this.fixDirLater(dir, touched);
     return subdirs;
   }
 

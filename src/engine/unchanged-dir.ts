@@ -17,6 +17,8 @@ export interface UnchangedDir {
   mtimeHiSum: number;
   /** The subdirectories to descend into (excluded ones left out), in name order. */
   subdirs: { index: number; name: Buffer }[];
+  /** Entries (not excluded) that differ: the caller plans just these. Not in the sums above. */
+  changed: { index: number; name: Buffer }[];
 }
 
 export interface UnchangedOptions {
@@ -31,8 +33,10 @@ export interface UnchangedOptions {
 const WORDS = 20; // 10 int64 fields per entry
 
 /**
- * Returns what the directory holds when every source entry has an equal destination entry under the
- * same name and the destination has nothing else; null otherwise.
+ * When both sides hold the same names: what the unchanged entries sum to, the subdirectories, and
+ * the entries that differ (a nightly run changes a few files in a directory: only those need
+ * planning). Null when the names differ, an lstat failed, or an entry changed kind while excludes
+ * apply (an exclude can depend on the kind): the full path handles those.
  */
 export function unchangedDirectory(src: RawListing, dst: RawListing, o: UnchangedOptions): UnchangedDir | null {
   if (!src.ok || !dst.ok) return null;
@@ -41,40 +45,54 @@ export function unchangedDirectory(src: RawListing, dst: RawListing, o: Unchange
   const s = new Uint32Array(src.stats);
   const d = new Uint32Array(dst.stats);
   const sHi = new Int32Array(src.stats);
-  const out: UnchangedDir = { files: 0, sizeSum: 0, mtimeLoSum: 0, mtimeHiSum: 0, subdirs: [] };
+  const out: UnchangedDir = { files: 0, sizeSum: 0, mtimeLoSum: 0, mtimeHiSum: 0, subdirs: [], changed: [] };
   const names = src.names;
   let off = 0;
   for (let i = 0; off < names.length; i++) {
     const end = names.indexOf(0, off);
     const w = i * WORDS;
-    const start = off;
+    const name = names.subarray(off, end);
     off = end + 1;
-    // errno of the lstat (word 14) must be 0 on both sides; mode (type and permissions) equal.
-    if (s[w + 14] !== 0 || d[w + 14] !== 0 || s[w] !== d[w]) return null;
-    if (o.owner && (s[w + 2] !== d[w + 2] || s[w + 4] !== d[w + 4])) return null;
+    // errno of the lstat (word 14): the full path reports the failure.
+    if (s[w + 14] !== 0 || d[w + 14] !== 0) return null;
     const kind = kindOfMode(s[w] as number);
-    const name = o.keep !== null || kind === 'symlink' || kind === 'dir' ? names.subarray(start, end) : null;
-    if (kind === 'dir') {
-      if (o.keep === null || o.keep(name as Buffer, true)) out.subdirs.push({ index: i, name: name as Buffer });
-      continue; // a directory's own attributes are checked when it is visited
+    const sameKind = kind === kindOfMode(d[w] as number);
+    if (!sameKind) {
+      if (o.keep !== null) return null;
+      out.changed.push({ index: i, name });
+      continue;
     }
-    const kept = o.keep === null || o.keep(name as Buffer, false);
-    // mtime (words 8, 9): rsync -a sets it on every kind but directories. (An excluded entry that
-    // differs is none of the mirror's business, but it proves nothing here either: full path.)
-    if (s[w + 8] !== d[w + 8] || s[w + 9] !== d[w + 9]) return null;
+    if (kind === 'dir') {
+      // A directory's own attributes are checked when the walk visits it.
+      if (o.keep === null || o.keep(name, true)) out.subdirs.push({ index: i, name });
+      continue;
+    }
+    // An excluded entry is none of the mirror's business, whatever it differs in.
+    if (o.keep !== null && !o.keep(name, false)) continue;
+    if (differs(s, d, w, kind, o.owner) || (kind === 'symlink' && !sameLinks(o.readLinks(name)))) {
+      out.changed.push({ index: i, name });
+      continue;
+    }
     if (kind === 'file') {
-      if (s[w + 6] !== d[w + 6] || s[w + 7] !== d[w + 7]) return null;
-      if (!kept) continue;
       out.files++;
       out.sizeSum += (s[w + 7] as number) * 4294967296 + (s[w + 6] as number);
       out.mtimeLoSum += s[w + 8] as number;
       out.mtimeHiSum += sHi[w + 9] as number;
-    } else if (kind === 'char' || kind === 'block') {
-      if (s[w + 12] !== d[w + 12] || s[w + 13] !== d[w + 13]) return null;
-    } else if (kind === 'symlink' && kept) {
-      const links = o.readLinks(name as Buffer);
-      if (links === null || !links[0].equals(links[1])) return null;
     }
   }
   return out;
+}
+
+/** Whether two entries of the same kind differ in what rsync -a keeps (words of the listing). */
+function differs(s: Uint32Array, d: Uint32Array, w: number, kind: string, owner: boolean): boolean {
+  // mode (type and permissions), owner when kept, mtime (words 8, 9: rsync -a sets it on all but dirs).
+  if (s[w] !== d[w] || s[w + 8] !== d[w + 8] || s[w + 9] !== d[w + 9]) return true;
+  if (owner && (s[w + 2] !== d[w + 2] || s[w + 4] !== d[w + 4])) return true;
+  if (kind === 'file') return s[w + 6] !== d[w + 6] || s[w + 7] !== d[w + 7];
+  if (kind === 'char' || kind === 'block') return s[w + 12] !== d[w + 12] || s[w + 13] !== d[w + 13];
+  return false;
+}
+
+function sameLinks(links: [Buffer, Buffer] | null): boolean {
+  return links !== null && links[0].equals(links[1]);
 }
