@@ -116,8 +116,8 @@ async function tryDisk(disk: DiskConfig, o: DiskHostOptions): Promise<TryResult>
       }
       return { ok: false, reason: `${root} is mounted from ${from}, not from the LUKS disk ${uuid} (mapper ${kind.mapperName}): refusing to write into it` };
     }
-    if (uuid && !resolved) return { ok: false, reason: `${root} is mounted from ${from}, but no device has UUID ${uuid}: refusing to write into it` };
-    if (resolved && !sameDevice(resolved.dev, mounted)) {
+    if (uuid && !(resolved && sameDevice(resolved.dev, mounted)) && (await probeUuid(mounted.source, o)) !== uuid) {
+      if (!resolved) return { ok: false, reason: `${root} is mounted from ${from}, but no device has UUID ${uuid}: refusing to write into it` };
       return { ok: false, reason: `${root} is mounted from ${from}, not from UUID ${uuid} (${resolved.path}): refusing to write into it` };
     }
     return keep('already-mounted', mounted.source);
@@ -193,6 +193,17 @@ async function resolveUuid(uuid: string, o: DiskHostOptions): Promise<Resolved |
   if (!device) return null;
   const dev = deviceNumbers(device);
   return dev ? { path: device, dev } : null;
+}
+
+/**
+ * The UUID in a device's own superblock (blkid -p reads the device, no cache). `blkid -U` can miss a
+ * device whose contents changed a moment ago: seen here for ~2 s after a loop device was re-attached
+ * to another image (a disk swapped on the same device node is the same case).
+ */
+async function probeUuid(device: string, o: DiskHostOptions): Promise<string | null> {
+  if (!device.startsWith('/dev/')) return null;
+  const r = await privileged(o, 'blkid', ['-p', '-o', 'value', '-s', 'UUID', device], 30_000);
+  return r.ok ? r.stdout.trim() || null : null;
 }
 
 async function mountDevice(
