@@ -62,7 +62,7 @@ export interface ScrubOptions {
   chown?: boolean;
   /** Rows read per page and recorded per transaction at most. */
   pageRows?: number;
-  /** Hash big files on a worker thread too (default true). */
+  /** Hash on a worker thread too: true, false, or (default) when the run reads 64 MiB or more. */
   workers?: boolean;
   /** Findings kept for the report; the rest are counted. */
   maxFindings?: number;
@@ -78,6 +78,9 @@ const FLUSH_BYTES = 256 * 1024 * 1024;
 // and up: mixed 1.53-1.71 s vs 1.76-1.84 s, small (50,000 files) 2.08-2.55 s vs 2.78-2.95 s. (A
 // worker-only scrub, with this thread idle, was 30 % slower on small files.)
 const WORKER_QUEUE_BYTES = 32 << 20;
+// Starting the worker costs ~0.15 s of CPU (modules, wasm): by default only runs that read at least
+// this much use it (a nightly 1 % scrub of a small tree, or a test's, stays on one thread).
+const WORKER_MIN_RUN_BYTES = 64 << 20;
 // While the worker has work, this thread yields this often (ms) so its results are taken and its
 // queue refilled. A hand-over to the worker costs ~0.2 ms of CPU here (measured: a piscina round trip,
 // whatever the batch size), so batches are big: ~16 MiB, several ms of hashing.
@@ -126,16 +129,16 @@ function sourceFor(sources: { tree: RootedTree; prefix: Buffer }[], path: Buffer
 }
 
 async function run(store: ManifestStore, o: ScrubOptions): Promise<ScrubReport> {
-  // The worker starts on the first big file: a scrub of small files never pays for it.
-  const worker = o.workers === false ? null : new CopyPool(1, WORKER_BATCH_BYTES, false);
+  // The worker thread starts on the first file handed to it.
+  const pool = o.workers === false ? null : new CopyPool(1, WORKER_BATCH_BYTES, false);
   try {
-    return await check(store, o, worker);
+    return await check(store, o, pool);
   } finally {
-    await worker?.close();
+    await pool?.close();
   }
 }
 
-async function check(store: ManifestStore, o: ScrubOptions, worker: CopyPool | null): Promise<ScrubReport> {
+async function check(store: ManifestStore, o: ScrubOptions, pool: CopyPool | null): Promise<ScrubReport> {
   const now = o.now ?? Date.now;
   const elapsed = o.elapsedMs ?? (() => performance.now());
   const emit = o.onEvent ?? (() => {});
@@ -153,6 +156,7 @@ async function check(store: ManifestStore, o: ScrubOptions, worker: CopyPool | n
   const rowsInManifest = total.files;
   const planned = o.mode === 'verify' ? rowsInManifest : sampleSize(rowsInManifest, o.percent ?? DEFAULT_PERCENT);
   const bytesPlanned = o.mode === 'verify' ? total.bytes : plannedBytes(store, startedAtMs, planned);
+  const worker = o.workers === true || bytesPlanned >= WORKER_MIN_RUN_BYTES ? pool : null;
   const budget: Budget = {
     maxFiles: planned,
     maxBytes: o.mode === 'scrub' ? (o.maxBytes ?? null) : null,
