@@ -57,7 +57,7 @@ export class CopyPool {
     this.inlineBytes = inline ? INLINE_BYTES : 0;
   }
 
-  /** Workers start on the first task: a no-op mirror never pays their start-up (~0.3 s CPU each). */
+  /** Workers start with the first batch: a run that copies little never pays their start-up. */
   private get piscina(): Piscina {
     if (this.piscinaInstance) return this.piscinaInstance;
     // Loaded on first use: importing piscina costs ~30 ms (more under load) that a no-op never needs.
@@ -90,7 +90,14 @@ export class CopyPool {
       this.inFlight++;
       queueMicrotask(() => {
         this.inFlight--;
-        done(runTask(task, buffer));
+        let result: TaskResult;
+        try {
+          result = runTask(task, buffer);
+        } catch (error) {
+          // A bug, as a worker's crash would be: this task fails, the run goes on and reports it.
+          result = { ok: false, code: 'EWORKER', error: `copy failed: ${error instanceof Error ? error.message : String(error)}` };
+        }
+        done(result);
         this.wake();
       });
       return;
