@@ -71,12 +71,14 @@ export interface ScrubOptions {
 const DEFAULT_PERCENT: Percent = { num: 1n, den: 1n };
 // A transaction also ends after this many bytes were read, so a page of big files is not lost whole.
 const FLUSH_BYTES = 256 * 1024 * 1024;
-// Files go to a worker thread (in batches) while this thread hashes the rest and keeps the books
-// (reading pages, recording outcomes: most of its time on small files). Past this many bytes waiting
+// Files of WORKER_MIN_FILE_BYTES and up go to a worker thread (in batches) while this thread hashes
+// the rest and keeps the books (reading pages, recording outcomes). Past WORKER_QUEUE_BYTES waiting
 // for the worker, files are hashed here: both threads stay busy whatever the mix of sizes. Measured
-// on the bench trees, verify with every file eligible for the worker against only files of 128 KiB
-// and up: mixed 1.53-1.71 s vs 1.76-1.84 s, small (50,000 files) 2.08-2.55 s vs 2.78-2.95 s. (A
-// worker-only scrub, with this thread idle, was 30 % slower on small files.)
+// on the bench trees (verify, 3 runs each): with files of 128 KiB and up eligible, mixed took
+// 1.76-1.84 s; with every file, 1.53-1.98 s, but tiny files cost more to hand over than to hash (the
+// 200,000-file tree: 13 s of CPU); from 16 KiB, mixed 1.65-1.80 s, the 50,000-file tree as fast with
+// 30 % less CPU, the 200,000-file tree 7.3-8.3 s with 35 % less CPU than every-file.
+const WORKER_MIN_FILE_BYTES = 16 << 10;
 const WORKER_QUEUE_BYTES = 32 << 20;
 // Starting the worker costs ~0.15 s of CPU (modules, wasm): by default only runs that read at least
 // this much use it (a nightly 1 % scrub of a small tree, or a test's, stays on one thread).
@@ -201,7 +203,7 @@ async function check(store: ManifestStore, o: ScrubOptions, pool: CopyPool | nul
       found({ kind: 'unsafe', path: row.path, detail: `unsafe path in the manifest: ${malformed}; not read` });
       return pending.push({ row, status: 'corrupt' });
     }
-    if (worker !== null && workerQueuedBytes < WORKER_QUEUE_BYTES) {
+    if (worker !== null && row.sizeBytes >= WORKER_MIN_FILE_BYTES && workerQueuedBytes < WORKER_QUEUE_BYTES) {
       const where = locateBackup(target, row);
       if (where.ok) {
         workerQueuedBytes += row.sizeBytes;
