@@ -4,7 +4,7 @@
 // carries the real name; a killed run leaves only temp files, which the next run removes.
 import fs from 'node:fs';
 import { threadId } from 'node:worker_threads';
-import { IO_CHUNK_BYTES, createHasher, fstatBrief, hash64, hex64 } from './hash.js';
+import { createHasher, fstatBrief, hash64, hex64, ioChunk } from './hash.js';
 import { hlfs } from '../native/hlfs.js';
 import { splitPath, joinPath } from './bytes.js';
 
@@ -78,8 +78,7 @@ export function tempPathFor(dst: Buffer): Buffer {
  * futimens, close, rename. fchown/fchmod only when the new file does not already have the owner/mode.
  */
 export function copyFileSync(job: CopyJob, given: Buffer): CopyResult {
-  // A bigger buffer is used in cache-sized chunks all the same.
-  const buffer = given.length > IO_CHUNK_BYTES ? given.subarray(0, IO_CHUNK_BYTES) : given;
+  const buffer = ioChunk(given);
   let fdIn = -1;
   let fdOut = -1;
   let temp: Buffer | null = null;

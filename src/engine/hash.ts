@@ -37,6 +37,11 @@ export function hash64(data: Uint8Array): bigint {
  */
 export const IO_CHUNK_BYTES = 64 * 1024;
 
+/** The part of a caller's buffer used per read: a bigger one is used in cache-sized chunks all the same. */
+export function ioChunk(buffer: Buffer): Buffer {
+  return buffer.length > IO_CHUNK_BYTES ? buffer.subarray(0, IO_CHUNK_BYTES) : buffer;
+}
+
 /** A buffer for hashFileSync/copyFileSync: one per thread, reused for every file. */
 export function ioBuffer(): Buffer {
   return Buffer.allocUnsafe(IO_CHUNK_BYTES);
@@ -52,8 +57,7 @@ export type HashFileResult =
  * fs.promises per file on this machine type (DESIGN.md, "Performance facts").
  */
 export function hashFileSync(file: Buffer, given: Buffer): HashFileResult {
-  // A bigger buffer is used in cache-sized chunks all the same.
-  const buffer = given.length > IO_CHUNK_BYTES ? given.subarray(0, IO_CHUNK_BYTES) : given;
+  const buffer = ioChunk(given);
   let fd: number;
   try {
     fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
