@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { fastTempDir as tempDir, flipByte, manifestFor, writeTree, type FileSpec } from './helpers/manifest-fixture.js';
+import { backupFixture, fastTempDir as tempDir, flipByte, type FileSpec } from './helpers/manifest-fixture.js';
 import { isRoot } from './helpers/tmp.js';
 import { ExitCode } from '../src/cli/exit-codes.js';
 import { manifestPath } from '../src/manifest/store.js';
@@ -29,13 +29,7 @@ const spec: FileSpec[] = [
 ];
 
 function fixture(t: Parameters<typeof tempDir>[0]) {
-  const dir = tempDir(t);
-  const backup = path.join(dir, 'backup');
-  const source = path.join(dir, 'source');
-  writeTree(source, spec);
-  writeTree(backup, spec);
-  manifestFor(backup, spec.map(([p]) => p));
-  return { dir, backup, source };
+  return backupFixture(t, spec);
 }
 
 test('scrub: clean exits 0; a flipped byte exits "findings" naming the escaped path; --json has everything', (t) => {

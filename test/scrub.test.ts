@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fastTempDir as tempDir, flipByte, manifestFor, rowsOf, writeTree, type FileSpec } from './helpers/manifest-fixture.js';
+import { backupFixture, fastTempDir as tempDir, flipByte, manifestFor, rowsOf, writeTree, type FileSpec } from './helpers/manifest-fixture.js';
 import { runScrub, type ScrubOptions } from '../src/scrub/run.js';
 import { parsePercent, type Percent } from '../src/scrub/select.js';
 import { outcomeOf } from '../src/scrub/report.js';
@@ -27,15 +27,7 @@ function files(n: number): FileSpec[] {
   return Array.from({ length: n }, (_, i) => [`d${i % 3}/f${String(i).padStart(3, '0')}`, `content of file ${i}\n`.repeat(1 + (i % 5))]);
 }
 
-function fixture(t: Parameters<typeof tempDir>[0], spec: FileSpec[]) {
-  const dir = tempDir(t);
-  const backup = path.join(dir, 'backup');
-  const source = path.join(dir, 'source');
-  writeTree(source, spec);
-  writeTree(backup, spec);
-  manifestFor(backup, spec.map(([p]) => p));
-  return { dir, backup, source };
-}
+const fixture = backupFixture;
 
 function scrub(target: string, now: () => number, extra: Partial<ScrubOptions> = {}) {
   return runScrub({ target, mode: 'scrub', now, elapsedMs: () => 0, ...extra });

@@ -41,6 +41,17 @@ export function manifestFor(root: string, files: (string | Buffer)[], hashedAtMs
 }
 
 /** Flips one byte in place and puts atime and mtime back to the nanosecond: a quick check sees nothing. */
+/** A source and a backup with the same files, and the backup's manifest for them. */
+export function backupFixture(t: TestContext, spec: FileSpec[]): { dir: string; backup: string; source: string } {
+  const dir = fastTempDir(t);
+  const backup = path.join(dir, 'backup');
+  const source = path.join(dir, 'source');
+  writeTree(source, spec);
+  writeTree(backup, spec);
+  manifestFor(backup, spec.map(([p]) => p));
+  return { dir, backup, source };
+}
+
 export function flipByte(file: string | Buffer, at = 0): void {
   const st = fs.lstatSync(file, { bigint: true });
   const fd = fs.openSync(file, 'r+');
