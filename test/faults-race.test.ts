@@ -37,6 +37,19 @@ async function startActor(args: string[]): Promise<() => Promise<void>> {
   };
 }
 
+/** One `home-lab mirror` while the actor runs; the run must end as done (0) or partial (3). */
+async function mirrorDuring(actor: string[], src: string, dst: string, round: number) {
+  const stop = await startActor(actor);
+  let run;
+  try {
+    run = await homeLabAsync(['mirror', '--no-progress', src, dst]);
+  } finally {
+    await stop();
+  }
+  assert.ok(run.code === 0 || run.code === 3, `round ${round}: exit ${run.code}: ${run.stderr}`);
+  return run;
+}
+
 async function converges(src: string, dst: string, ref: string): Promise<void> {
   ageDirectories(src);
   const rerun = await homeLabAsync(['mirror', '--no-progress', src, dst]);
@@ -60,14 +73,7 @@ for (const mode of ['grow', 'shrink', 'vanish'] as const) {
     let reported = 0;
     for (let round = 0; round < ROUNDS; round++) {
       if (mode === 'shrink') fs.writeFileSync(big, original);
-      const stop = await startActor([mode, big]);
-      let run;
-      try {
-        run = await homeLabAsync(['mirror', '--no-progress', src, dst]);
-      } finally {
-        await stop();
-      }
-      assert.ok(run.code === 0 || run.code === 3, `round ${round}: exit ${run.code}: ${run.stderr}`);
+      const run = await mirrorDuring([mode, big], src, dst, round);
       if (run.code === 3) {
         reported++;
         // The actor renames big to big.aside and back: either name may be the one caught.
@@ -109,14 +115,7 @@ test('a source directory swapped for a symlink mid-run: what it points at is nev
   const leakedRounds: string[] = [];
   for (let round = 0; round < SWAP_ROUNDS; round++) {
     fs.rmSync(dst, { recursive: true, force: true });
-    const stop = await startActor(['swap', swapped, outside]);
-    let run;
-    try {
-      run = await homeLabAsync(['mirror', '--no-progress', src, dst]);
-    } finally {
-      await stop();
-    }
-    assert.ok(run.code === 0 || run.code === 3, `round ${round}: exit ${run.code}: ${run.stderr}`);
+    const run = await mirrorDuring(['swap', swapped, outside], src, dst, round);
     const leaked = [...contentMap(dst, ['.home-lab'])].filter(([rel]) => fs.readFileSync(path.join(dst, rel)).toString() === 'OUTSIDE-SECRET');
     escapes += leaked.length;
     if (leaked.length > 0) leakedRounds.push(`round ${round}: ${leaked.length} files from outside SRC copied, e.g. ${leaked[0]?.[0]}; exit ${run.code}`);
