@@ -3,6 +3,7 @@
 // owner and times on the temp file, then rename it over the real name. A half-written file never
 // carries the real name; a killed run leaves only temp files, which the next run removes.
 import fs from 'node:fs';
+import util from 'node:util';
 import { threadId } from 'node:worker_threads';
 import { createHasher, fstatBrief, hash64, hex64, ioChunk } from './hash.js';
 import { hlfs } from '../native/hlfs.js';
@@ -63,9 +64,11 @@ const O_TEMP = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXC
 const tempStem = `${TEMP_PREFIX}${process.pid.toString(36)}.${threadId.toString(36)}.${Math.floor(Math.random() * 0x1000000).toString(16).padStart(6, '0')}.`;
 let tempCounter = 0;
 
+const tempStemBytes = Buffer.from(tempStem);
+
 export function tempPathFor(dst: Buffer): Buffer {
   const { dir } = splitPath(dst);
-  return joinPath(dir, Buffer.from(tempStem + (tempCounter++).toString(36)));
+  return joinPath(dir, Buffer.from(tempStem + (tempCounter++).toString(16)));
 }
 
 /**
@@ -76,9 +79,11 @@ export function tempPathFor(dst: Buffer): Buffer {
  * Syscalls for a small new file, counted because they are the floor on small-file trees (DESIGN.md):
  * open, read (one, of size+1 bytes, so EOF needs no second read), fstat, close; open (O_EXCL), write,
  * futimens, close, rename. fchown/fchmod only when the new file does not already have the owner/mode.
+ * A file smaller than the buffer makes them all in one native call (copySmallSync).
  */
 export function copyFileSync(job: CopyJob, given: Buffer): CopyResult {
   const buffer = ioChunk(given);
+  if (job.sizeBytes < buffer.length) return copySmallSync(job, buffer);
   let fdIn = -1;
   let fdOut = -1;
   let temp: Buffer | null = null;
@@ -152,6 +157,44 @@ export function copyFileSync(job: CopyJob, given: Buffer): CopyResult {
       }
     }
   }
+}
+
+// Stages of hlfs.copySmall, in native/hlfs.c's order: the syscall each failed in (Node's names).
+const STAGE_SYSCALL = ['', 'open', 'read', 'fstat', '', '', '', 'open', 'write', 'fchown', 'fchmod', 'futimens', 'close', 'rename'];
+const STAGE_NOT_REG = 4;
+const STAGE_REPLACED = 5;
+const STAGE_CHANGED = 6;
+const smallMeta = new BigInt64Array(10);
+const smallOut = new Int32Array(3);
+
+/**
+ * copyFileSync for a file that fits the buffer: the same system calls and checks, made in one native
+ * call (hlfs.copySmall) instead of ten from JavaScript, then the bytes written are hashed.
+ */
+function copySmallSync(job: CopyJob, buffer: Buffer): CopyResult {
+  const perm = job.mode & 0o7777;
+  const chmod = job.chown || job.umask === undefined || (perm & ~job.umask) !== perm || perm > 0o777;
+  smallMeta[0] = BigInt(job.sizeBytes);
+  smallMeta[1] = job.mtimeNs;
+  smallMeta[2] = job.atimeNs;
+  smallMeta[3] = BigInt(perm);
+  smallMeta[4] = BigInt(job.uid);
+  smallMeta[5] = BigInt(job.gid);
+  smallMeta[6] = BigInt((job.chown ? 1 : 0) | (chmod ? 2 : 0) | (job.ino !== undefined ? 4 : 0) | (job.dev !== undefined ? 8 : 0));
+  smallMeta[7] = job.ino ?? 0n;
+  smallMeta[8] = job.dev ?? 0n;
+  smallMeta[9] = BigInt(tempCounter);
+  const n = hlfs.copySmall(job.src, job.dst, tempStemBytes, buffer, smallMeta, smallOut);
+  tempCounter += smallOut[2] as number;
+  if (n >= 0) return { ok: true, hash: hex64(hash64(buffer.subarray(0, n))), sizeBytes: n, mtimeNs: job.mtimeNs };
+  const stage = smallOut[0] as number;
+  if (stage === STAGE_NOT_REG) return { ok: false, code: 'CHANGED', error: 'no longer a regular file' };
+  if (stage === STAGE_REPLACED) return { ok: false, code: 'CHANGED', error: 'replaced since the walk (another file now answers to this path)' };
+  if (stage === STAGE_CHANGED) {
+    return { ok: false, code: 'CHANGED', error: `changed since the walk or while being copied (read ${-1 - n} of ${job.sizeBytes} bytes; size or mtime moved)` };
+  }
+  const code = util.getSystemErrorName(-(smallOut[1] as number));
+  return { ok: false, code, error: `${code} (${STAGE_SYSCALL[stage] ?? 'copy'})` };
 }
 
 function writeAll(fd: number, buffer: Buffer, n: number): void {

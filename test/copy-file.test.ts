@@ -1,0 +1,119 @@
+// copyFileSync (src/engine/copy-file.ts) on real files: a file smaller than the buffer goes through
+// the one-call native copy (hlfs.copySmall), a bigger one through the streaming JavaScript loop. Both
+// must copy the same bytes and attributes and refuse the same changed sources, leaving no temp file.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, copyJobFromStat, TEMP_PREFIX, type CopyJob } from '../src/engine/copy-file.js';
+import { hashBytes, ioBuffer, IO_CHUNK_BYTES } from '../src/engine/hash.js';
+import { tempDir, isRoot } from './helpers/tmp.js';
+
+const SIZES = { small: 3000, streamed: IO_CHUNK_BYTES * 2 + 17 } as const;
+
+function setup(t: import('node:test').TestContext, sizeBytes: number) {
+  const dir = tempDir(t);
+  const src = path.join(dir, 'src.bin');
+  const out = path.join(dir, 'out');
+  fs.mkdirSync(out);
+  const data = Buffer.alloc(sizeBytes, 0);
+  for (let i = 0; i < sizeBytes; i++) data[i] = (i * 31 + 7) & 0xff;
+  fs.writeFileSync(src, data, { mode: 0o640 });
+  fs.utimesSync(src, new Date(1_600_000_000_000), new Date(1_650_000_000_000));
+  const job = (chown = false): CopyJob =>
+    copyJobFromStat(Buffer.from(src), Buffer.from(path.join(out, 'dst.bin')), fs.lstatSync(src, { bigint: true }), chown);
+  return { dir, src, out, data, job, dst: path.join(out, 'dst.bin') };
+}
+
+function tempsIn(dir: string): string[] {
+  return fs.readdirSync(dir).filter((n) => n.startsWith(TEMP_PREFIX));
+}
+
+for (const [label, sizeBytes] of Object.entries(SIZES)) {
+  test(`${label} file: bytes, hash, mode and nanosecond times copied`, (t) => {
+    const { data, job, dst, out, src } = setup(t, sizeBytes);
+    const j = job();
+    const r = copyFileSync(j, ioBuffer());
+    assert.deepEqual(r, { ok: true, hash: hashBytes(data), sizeBytes, mtimeNs: j.mtimeNs });
+    // Stat before reading: reading moves atime (relatime), on both sides.
+    const b = fs.lstatSync(dst, { bigint: true });
+    assert.deepEqual(fs.readFileSync(dst), data);
+    assert.equal(b.mode, fs.lstatSync(src, { bigint: true }).mode);
+    assert.equal(b.mtimeNs, j.mtimeNs);
+    assert.equal(b.atimeNs, j.atimeNs);
+    assert.deepEqual(tempsIn(out), []);
+  });
+
+  test(`${label} file: an existing destination is replaced whole`, (t) => {
+    const { data, job, dst } = setup(t, sizeBytes);
+    fs.writeFileSync(dst, 'old contents');
+    const r = copyFileSync(job(), ioBuffer());
+    assert.equal(r.ok, true);
+    assert.deepEqual(fs.readFileSync(dst), data);
+  });
+
+  test(`${label} file: a source that changed since the walk is refused, nothing written`, (t) => {
+    const { job, src, out } = setup(t, sizeBytes);
+    const j = job();
+    fs.appendFileSync(src, 'more');
+    fs.utimesSync(src, new Date(1_600_000_000_000), new Date(1_650_000_000_000));
+    const grown = copyFileSync(j, ioBuffer());
+    assert.equal(grown.ok, false);
+    assert.equal(!grown.ok && grown.code, 'CHANGED');
+    const touched = copyFileSync({ ...j, mtimeNs: j.mtimeNs + 1n }, ioBuffer());
+    assert.equal(!touched.ok && touched.code, 'CHANGED');
+    assert.deepEqual(fs.readdirSync(out), []);
+  });
+
+  test(`${label} file: vanished, replaced or no longer regular: refused`, (t) => {
+    const { job, src, out, dir } = setup(t, sizeBytes);
+    const j = job();
+    const other = path.join(dir, 'other');
+    fs.copyFileSync(src, other);
+    fs.renameSync(other, src);
+    const replaced = copyFileSync(j, ioBuffer());
+    assert.equal(!replaced.ok && replaced.code, 'CHANGED');
+    assert.match(!replaced.ok ? replaced.error : '', /replaced/);
+    fs.rmSync(src);
+    execFileSync('mkfifo', [src]);
+    const fifo = copyFileSync(j, ioBuffer());
+    assert.equal(!fifo.ok && fifo.code, 'CHANGED');
+    fs.rmSync(src);
+    const vanished = copyFileSync(j, ioBuffer());
+    assert.equal(!vanished.ok && vanished.code, 'ENOENT');
+    assert.match(!vanished.ok ? vanished.error : '', /\(open\)/);
+    assert.deepEqual(fs.readdirSync(out), []);
+  });
+
+  test(`${label} file: a destination that cannot be written fails with the syscall, no temp left`, (t) => {
+    const { job, out, dst } = setup(t, sizeBytes);
+    const missingDir = copyFileSync({ ...job(), dst: Buffer.from(path.join(out, 'nodir', 'dst.bin')) }, ioBuffer());
+    assert.equal(!missingDir.ok && missingDir.code, 'ENOENT');
+    fs.mkdirSync(dst);
+    fs.writeFileSync(path.join(dst, 'keep'), 'x');
+    const ontoDir = copyFileSync(job(), ioBuffer());
+    assert.equal(ontoDir.ok, false);
+    assert.match(!ontoDir.ok ? ontoDir.error : '', /\(rename\)/);
+    assert.deepEqual(tempsIn(out), []);
+  });
+
+  test(`${label} file: owner and setgid bit kept when chown is asked (root)`, { skip: isRoot ? false : 'chown needs root' }, (t) => {
+    const { job, src, dst } = setup(t, sizeBytes);
+    fs.chownSync(src, 1234, 5678);
+    fs.chmodSync(src, 0o2755);
+    const r = copyFileSync(job(true), ioBuffer());
+    assert.equal(r.ok, true);
+    const b = fs.lstatSync(dst);
+    assert.equal(b.uid, 1234);
+    assert.equal(b.gid, 5678);
+    assert.equal(b.mode & 0o7777, 0o2755);
+  });
+}
+
+test('the native and streamed copies hash an empty file alike', (t) => {
+  const { job, dst } = setup(t, 0);
+  const r = copyFileSync(job(), ioBuffer());
+  assert.deepEqual(r.ok && [r.hash, r.sizeBytes], [hashBytes(Buffer.alloc(0)), 0]);
+  assert.equal(fs.statSync(dst).size, 0);
+});
