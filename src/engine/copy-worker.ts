@@ -4,10 +4,10 @@
 import './heap-flags.js';
 import { ioBuffer } from './hash.js';
 import { runTask } from './run-task.js';
-import type { Task, TaskResult } from './tasks.js';
+import { decodeTasks, encodeResults, type EncodedResults, type EncodedTasks } from './batch-codec.js';
 
 const buffer = ioBuffer();
 
-export default function run(batch: Task[]): TaskResult[] {
-  return batch.map((task) => runTask(task, buffer));
+export default function run(batch: EncodedTasks): EncodedResults {
+  return encodeResults(decodeTasks(batch).map((task) => runTask(task, buffer)));
 }

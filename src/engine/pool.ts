@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import type { Piscina } from 'piscina';
 import { ioBuffer } from './hash.js';
 import { runTask } from './run-task.js';
+import { decodeResults, encodeTasks, type EncodedResults } from './batch-codec.js';
 import type { Task, TaskResult } from './tasks.js';
 
 // A batch closes at 256 files or 4 MiB, whichever comes first (small-file tree, 2 cores).
@@ -116,9 +117,10 @@ export class CopyPool {
     this.callbacks = [];
     this.batchBytes = 0;
     this.inFlight++;
-    this.piscina.run(batch).then(
-      (results: TaskResult[]) => {
-        results.forEach((r, k) => (callbacks[k] as Callback)(r));
+    const message = encodeTasks(batch);
+    this.piscina.run(message, { transferList: [message.buffer] }).then(
+      (encoded: EncodedResults) => {
+        decodeResults(encoded).forEach((r, k) => (callbacks[k] as Callback)(r));
       },
       (error: unknown) => {
         // A worker crash is a bug or a fatal condition (out of memory): fail every task of the batch.
