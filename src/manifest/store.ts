@@ -100,7 +100,7 @@ export class ManifestStore {
       get: db.prepare('SELECT * FROM files WHERE dir = ? AND name = ?').safeIntegers(true),
       upsert: db.prepare(
         `INSERT INTO files (dir, name, size, mtime_ns, hash, hashed_at, verified_at, verify_status)
-         VALUES (@dir, @name, @size, @mtimeNs, @hash, @hashedAt, NULL, NULL)
+         VALUES (?, ?, ?, ?, ?, ?, NULL, NULL)
          ON CONFLICT (dir, name) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns,
            hash = excluded.hash, hashed_at = excluded.hashed_at, verified_at = NULL, verify_status = NULL`,
       ),
@@ -201,7 +201,8 @@ export class ManifestStore {
   /** Records a freshly hashed file; clears its verification (the content is new). */
   upsert(row: { path: Buffer; sizeBytes: number; mtimeNs: bigint; hash: string; hashedAtMs: number }): void {
     const { dir, name } = splitPath(row.path);
-    this.stmts.upsert.run({ dir, name, size: row.sizeBytes, mtimeNs: row.mtimeNs, hash: row.hash, hashedAt: row.hashedAtMs });
+    // Positional parameters: named ones cost ~0.4-2 µs more a row (an object to read per call).
+    this.stmts.upsert.run(dir, name, row.sizeBytes, row.mtimeNs, row.hash, row.hashedAtMs);
   }
 
   removeFile(filePath: Buffer): void {
