@@ -376,7 +376,7 @@ static napi_value js_scandir_batch_async(napi_env env, napi_callback_info info) 
 }
 
 /*
- * copySmall(src, dst, stem, buffer, meta: BigInt64Array(10), out: Int32Array(3)): number
+ * copySmall(src, dst, stem, buffer, nums, times, out: Int32Array(3)): number
  *
  * The whole copy of one small regular file (size + 1 <= buffer.length) in one call, so a small file
  * costs its ten system calls and not ten crossings from JavaScript (measured here, 50,000 files of
@@ -386,9 +386,11 @@ static napi_value js_scandir_batch_async(napi_env env, napi_callback_info info) 
  * beside dst (O_EXCL, named stem + hex counter), write, fchown/fchmod when asked, futimens, close,
  * rename over dst. The bytes stay in `buffer`: the caller hashes them (the same bytes written).
  *
- * meta: size, mtime ns, atime ns, permission bits, uid, gid, flags (1 chown, 2 chmod, 4 inode
- * known, 8 device known), inode, device, temp counter. Returns the bytes copied, or -1 with out =
- * [stage, errno, temp names tried]; stages are COPY_* below. A failed copy leaves no temp file.
+ * nums (Float64Array(6)): size, permission bits, uid, gid, flags (1 chown, 2 chmod, 4 inode known,
+ * 8 device known), temp counter; times (BigInt64Array(4)): mtime ns, atime ns, inode, device (typed
+ * arrays the caller reuses: no BigInt is made per file for the small numbers). Returns the bytes
+ * copied, or -1 - bytes read with out = [stage, errno, temp names tried]; stages are COPY_* below.
+ * A failed copy leaves no temp file.
  */
 enum { COPY_OK, COPY_OPEN_SRC, COPY_READ, COPY_FSTAT, COPY_NOT_REG, COPY_REPLACED, COPY_CHANGED,
        COPY_OPEN_TMP, COPY_WRITE, COPY_FCHOWN, COPY_FCHMOD, COPY_FUTIMENS, COPY_CLOSE, COPY_RENAME };
@@ -410,9 +412,10 @@ static ssize_t read_full(int fd, char *p, size_t want) {
 }
 
 static int copy_small(const char *src, const char *dst, const char *stem, size_t stem_len, char *buf,
-                      size_t cap, const int64_t *meta, int32_t *out, ssize_t *copied) {
-  int64_t size = meta[0];
-  int64_t flags = meta[6];
+                      size_t cap, const double *nums, const int64_t *times, int32_t *out, ssize_t *copied) {
+  int64_t size = (int64_t)nums[0];
+  int64_t flags = (int64_t)nums[4];
+  int64_t counter = (int64_t)nums[5];
   out[2] = 0;
   if (size < 0 || (uint64_t)size + 1 > cap) { out[0] = COPY_READ; out[1] = EINVAL; return -1; }
   int in = open(src, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
@@ -426,12 +429,12 @@ static int copy_small(const char *src, const char *dst, const char *stem, size_t
   if (fstat_rc != 0) { out[0] = COPY_FSTAT; out[1] = fstat_err; return -1; }
   if (!S_ISREG(st.st_mode)) { out[0] = COPY_NOT_REG; out[1] = 0; return -1; }
   if (read_err) { out[0] = COPY_READ; out[1] = read_err; return -1; }
-  if (((flags & 4) && (int64_t)st.st_ino != meta[7]) || ((flags & 8) && (int64_t)st.st_dev != meta[8])) {
+  if (((flags & 4) && (int64_t)st.st_ino != times[2]) || ((flags & 8) && (int64_t)st.st_dev != times[3])) {
     out[0] = COPY_REPLACED; out[1] = 0; return -1;
   }
   int64_t mtime = (int64_t)st.st_mtim.tv_sec * NS_PER_S + st.st_mtim.tv_nsec;
   *copied = total;
-  if (total != size || st.st_size != size || mtime != meta[1]) { out[0] = COPY_CHANGED; out[1] = 0; return -1; }
+  if (total != size || st.st_size != size || mtime != times[0]) { out[0] = COPY_CHANGED; out[1] = 0; return -1; }
 
   const char *slash = strrchr(dst, '/');
   size_t dir_len = slash ? (size_t)(slash - dst) + 1 : 0;
@@ -439,10 +442,10 @@ static int copy_small(const char *src, const char *dst, const char *stem, size_t
   char *tmp = malloc(tmp_cap);
   memcpy(tmp, dst, dir_len);
   memcpy(tmp + dir_len, stem, stem_len);
-  mode_t perm = (mode_t)(meta[3] & 07777);
+  mode_t perm = (mode_t)((int64_t)nums[1] & 07777);
   int fd = -1;
   for (int attempt = 0; ; attempt++) {
-    snprintf(tmp + dir_len + stem_len, 24, "%llx", (unsigned long long)(meta[9] + attempt));
+    snprintf(tmp + dir_len + stem_len, 24, "%llx", (unsigned long long)(counter + attempt));
     out[2] = attempt + 1;
     fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, perm & 0777);
     if (fd >= 0) break;
@@ -459,12 +462,12 @@ static int copy_small(const char *src, const char *dst, const char *stem, size_t
     off += n;
   }
   struct timespec ts[2];
-  ts[0].tv_sec = meta[2] / NS_PER_S; ts[0].tv_nsec = meta[2] % NS_PER_S;
+  ts[0].tv_sec = times[1] / NS_PER_S; ts[0].tv_nsec = times[1] % NS_PER_S;
   if (ts[0].tv_nsec < 0) { ts[0].tv_nsec += NS_PER_S; ts[0].tv_sec -= 1; }
-  ts[1].tv_sec = meta[1] / NS_PER_S; ts[1].tv_nsec = meta[1] % NS_PER_S;
+  ts[1].tv_sec = times[0] / NS_PER_S; ts[1].tv_nsec = times[0] % NS_PER_S;
   if (ts[1].tv_nsec < 0) { ts[1].tv_nsec += NS_PER_S; ts[1].tv_sec -= 1; }
   /* chown before chmod: chown clears setuid/setgid */
-  if (!stage && (flags & 1) && fchown(fd, (uid_t)meta[4], (gid_t)meta[5]) != 0) { stage = COPY_FCHOWN; err = errno; }
+  if (!stage && (flags & 1) && fchown(fd, (uid_t)nums[2], (gid_t)nums[3]) != 0) { stage = COPY_FCHOWN; err = errno; }
   if (!stage && (flags & 2) && fchmod(fd, perm) != 0) { stage = COPY_FCHMOD; err = errno; }
   if (!stage && futimens(fd, ts) != 0) { stage = COPY_FUTIMENS; err = errno; }
   if (close(fd) != 0 && !stage) { stage = COPY_CLOSE; err = errno; }
@@ -487,11 +490,11 @@ static int typed_arg(napi_env env, napi_value v, napi_typedarray_type want, size
 }
 
 static napi_value js_copy_small(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value argv[6];
+  size_t argc = 7;
+  napi_value argv[7];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 6) {
-    napi_throw_type_error(env, NULL, "copySmall takes 6 arguments");
+  if (argc < 7) {
+    napi_throw_type_error(env, NULL, "copySmall takes 7 arguments");
     return NULL;
   }
   void *stem;
@@ -505,15 +508,18 @@ static napi_value js_copy_small(napi_env env, napi_callback_info info) {
   napi_is_buffer(env, argv[3], &is_buf);
   if (!is_buf) { napi_throw_type_error(env, NULL, "buffer must be a Buffer"); return NULL; }
   napi_get_buffer_info(env, argv[3], &buf, &cap);
-  void *meta;
+  void *nums;
+  void *times;
   void *out;
-  if (typed_arg(env, argv[4], napi_bigint64_array, 10, &meta) || typed_arg(env, argv[5], napi_int32_array, 3, &out)) return NULL;
+  if (typed_arg(env, argv[4], napi_float64_array, 6, &nums) || typed_arg(env, argv[5], napi_bigint64_array, 4, &times) ||
+      typed_arg(env, argv[6], napi_int32_array, 3, &out))
+    return NULL;
   char *src = path_arg(env, argv[0]);
   if (!src) return NULL;
   char *dst = path_arg(env, argv[1]);
   if (!dst) { free(src); return NULL; }
   ssize_t copied = 0;
-  int rc = copy_small(src, dst, stem, stem_len, buf, cap, meta, out, &copied);
+  int rc = copy_small(src, dst, stem, stem_len, buf, cap, nums, times, out, &copied);
   free(src);
   free(dst);
   napi_value result;

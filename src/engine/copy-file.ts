@@ -164,7 +164,8 @@ const STAGE_SYSCALL = ['', 'open', 'read', 'fstat', '', '', '', 'open', 'write',
 const STAGE_NOT_REG = 4;
 const STAGE_REPLACED = 5;
 const STAGE_CHANGED = 6;
-const smallMeta = new BigInt64Array(10);
+const smallNums = new Float64Array(6);
+const smallTimes = new BigInt64Array(4);
 const smallOut = new Int32Array(3);
 
 /**
@@ -174,17 +175,17 @@ const smallOut = new Int32Array(3);
 function copySmallSync(job: CopyJob, buffer: Buffer): CopyResult {
   const perm = job.mode & 0o7777;
   const chmod = job.chown || job.umask === undefined || (perm & ~job.umask) !== perm || perm > 0o777;
-  smallMeta[0] = BigInt(job.sizeBytes);
-  smallMeta[1] = job.mtimeNs;
-  smallMeta[2] = job.atimeNs;
-  smallMeta[3] = BigInt(perm);
-  smallMeta[4] = BigInt(job.uid);
-  smallMeta[5] = BigInt(job.gid);
-  smallMeta[6] = BigInt((job.chown ? 1 : 0) | (chmod ? 2 : 0) | (job.ino !== undefined ? 4 : 0) | (job.dev !== undefined ? 8 : 0));
-  smallMeta[7] = job.ino ?? 0n;
-  smallMeta[8] = job.dev ?? 0n;
-  smallMeta[9] = BigInt(tempCounter);
-  const n = hlfs.copySmall(job.src, job.dst, tempStemBytes, buffer, smallMeta, smallOut);
+  smallNums[0] = job.sizeBytes;
+  smallNums[1] = perm;
+  smallNums[2] = job.uid;
+  smallNums[3] = job.gid;
+  smallNums[4] = (job.chown ? 1 : 0) | (chmod ? 2 : 0) | (job.ino !== undefined ? 4 : 0) | (job.dev !== undefined ? 8 : 0);
+  smallNums[5] = tempCounter;
+  smallTimes[0] = job.mtimeNs;
+  smallTimes[1] = job.atimeNs;
+  smallTimes[2] = job.ino ?? 0n;
+  smallTimes[3] = job.dev ?? 0n;
+  const n = hlfs.copySmall(job.src, job.dst, tempStemBytes, buffer, smallNums, smallTimes, smallOut);
   tempCounter += smallOut[2] as number;
   if (n >= 0) return { ok: true, hash: hex64(hash64(buffer.subarray(0, n))), sizeBytes: n, mtimeNs: job.mtimeNs };
   const stage = smallOut[0] as number;

@@ -10,7 +10,8 @@ function buf(u: Uint8Array): Buffer {
 }
 
 function revive(job: CopyJob): CopyJob {
-  return { ...job, src: buf(job.src), dst: buf(job.dst) };
+  // Jobs decoded from a packed batch already hold Buffers: no copy of the object then.
+  return Buffer.isBuffer(job.src) && Buffer.isBuffer(job.dst) ? job : { ...job, src: buf(job.src), dst: buf(job.dst) };
 }
 
 export function runTask(task: Task, buffer: Buffer): TaskResult {

@@ -22,10 +22,10 @@ export interface Hlfs {
    * the directory's own [device, inode]. A directory that failed is its Error; null for null.
    */
   /**
-   * Copies one small file (size + 1 <= buffer.length) in one call; see native/hlfs.c for meta and
-   * out. Returns the bytes copied (left in buffer for the caller to hash), or -1 - bytes read.
+   * Copies one small file (size + 1 <= buffer.length) in one call; see native/hlfs.c for nums, times
+   * and out. Returns the bytes copied (left in buffer for the caller to hash), or -1 - bytes read.
    */
-  copySmall(src: Buffer, dst: Buffer, stem: Buffer, buffer: Buffer, meta: BigInt64Array, out: Int32Array): number;
+  copySmall(src: Buffer, dst: Buffer, stem: Buffer, buffer: Buffer, nums: Float64Array, times: BigInt64Array, out: Int32Array): number;
   scandirBatchAsync(dirs: (Buffer | null)[]): Promise<(ScanSide | null)[]>;
 }
 
