@@ -527,12 +527,76 @@ static napi_value js_copy_small(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/*
+ * readSmall(path, buffer, out: BigInt64Array(2)): number
+ *
+ * Reads a whole small regular file in one call, for hashing: open(O_NOFOLLOW|O_NONBLOCK: a fifo
+ * never blocks), fstat, one read of size + 1 bytes, close. out = [size, mtime ns] from the fstat.
+ * Returns the bytes read (at most size), or READ_* below: not a regular file, too big for the
+ * buffer, or grown while read (the caller streams those). Throws fs-style errors. Measured here:
+ * the same four calls from Node's fs cost ~2 µs each on top of the system call.
+ */
+#define READ_NOT_REG -1
+#define READ_TOO_BIG -2
+#define READ_GREW -3
+static napi_value js_read_small(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 3) {
+    napi_throw_type_error(env, NULL, "readSmall takes 3 arguments");
+    return NULL;
+  }
+  void *buf;
+  size_t cap;
+  bool is_buf = false;
+  napi_is_buffer(env, argv[1], &is_buf);
+  if (!is_buf) { napi_throw_type_error(env, NULL, "buffer must be a Buffer"); return NULL; }
+  napi_get_buffer_info(env, argv[1], &buf, &cap);
+  void *outp;
+  if (typed_arg(env, argv[2], napi_bigint64_array, 2, &outp)) return NULL;
+  int64_t *out = outp;
+  char *p = path_arg(env, argv[0]);
+  if (!p) return NULL;
+  int fd = open(p, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  int err = errno;
+  free(p);
+  if (fd < 0) return throw_errno(env, err, "open");
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    err = errno;
+    close(fd);
+    return throw_errno(env, err, "fstat");
+  }
+  out[0] = st.st_size;
+  out[1] = (int64_t)st.st_mtim.tv_sec * NS_PER_S + st.st_mtim.tv_nsec;
+  double result;
+  if (!S_ISREG(st.st_mode)) {
+    result = READ_NOT_REG;
+  } else if ((uint64_t)st.st_size + 1 > cap) {
+    result = READ_TOO_BIG;
+  } else {
+    ssize_t n = read_full(fd, buf, (size_t)st.st_size + 1);
+    if (n < 0) {
+      err = errno;
+      close(fd);
+      return throw_errno(env, err, "read");
+    }
+    result = n > st.st_size ? READ_GREW : (double)n;
+  }
+  close(fd);
+  napi_value v;
+  napi_create_double(env, result, &v);
+  return v;
+}
+
 NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   napi_property_descriptor props[] = {
     {"utimensat", NULL, js_utimensat, NULL, NULL, NULL, napi_default, NULL},
     {"futimens", NULL, js_futimens, NULL, NULL, NULL, napi_default, NULL},
     {"mknod", NULL, js_mknod, NULL, NULL, NULL, napi_default, NULL},
     {"fstat", NULL, js_fstat, NULL, NULL, NULL, napi_default, NULL},
+    {"readSmall", NULL, js_read_small, NULL, NULL, NULL, napi_default, NULL},
     {"copySmall", NULL, js_copy_small, NULL, NULL, NULL, napi_default, NULL},
     {"scandirBatchAsync", NULL, js_scandir_batch_async, NULL, NULL, NULL, napi_default, NULL},
   };

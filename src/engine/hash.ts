@@ -58,22 +58,34 @@ export type HashFileResult =
  */
 export function hashFileSync(file: Buffer, given: Buffer): HashFileResult {
   const buffer = ioChunk(given);
+  // A file that fits the buffer: open, fstat, read and close in one native call (scrub and verify
+  // of small files were bound by the four calls from JavaScript).
+  let n: number;
+  try {
+    n = hlfs.readSmall(file, buffer, smallOut);
+  } catch (error) {
+    return fail(error);
+  }
+  if (n >= 0) return { ok: true, hash: hex64(api.h64Raw(buffer.subarray(0, n), 0n)), sizeBytes: n, mtimeNs: smallOut[1] as bigint };
+  if (n === READ_NOT_REG) return { ok: false, code: 'ENOTREG', error: 'not a regular file' };
+  return hashStreamed(file, buffer);
+}
+
+const smallOut = new BigInt64Array(2);
+const READ_NOT_REG = -1;
+
+/** hashFileSync for a file bigger than the buffer, or one that grew while read: stream it whole. */
+function hashStreamed(file: Buffer, buffer: Buffer): HashFileResult {
   let fd: number;
   try {
-    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+    // O_NONBLOCK: a fifo swapped in since is refused by the fstat below instead of blocking open.
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
   } catch (error) {
     return fail(error);
   }
   try {
     const st = fstatBrief(fd);
     if (!st.isFile) return { ok: false, code: 'ENOTREG', error: 'not a regular file' };
-    const expected = st.sizeBytes;
-    if (expected < buffer.length) {
-      // A small file: one read of size+1 bytes shows it whole (and whether it grew), one-shot hash.
-      const n = fs.readSync(fd, buffer, 0, expected + 1, null);
-      if (n <= expected) return { ok: true, hash: hex64(api.h64Raw(buffer.subarray(0, n), 0n)), sizeBytes: n, mtimeNs: st.mtimeNs };
-    }
-    // Large (or grown while read): stream from the start.
     const h = createHasher();
     let size = 0;
     let position = 0;

@@ -22,6 +22,11 @@ export interface Hlfs {
    * the directory's own [device, inode]. A directory that failed is its Error; null for null.
    */
   /**
+   * Reads a whole small regular file into buffer; out = [size, mtime ns] from its fstat. Returns the
+   * bytes read, or -1 not a regular file, -2 too big for the buffer, -3 grew while read.
+   */
+  readSmall(path: Buffer, buffer: Buffer, out: BigInt64Array): number;
+  /**
    * Copies one small file (size + 1 <= buffer.length) in one call; see native/hlfs.c for nums, times
    * and out. Returns the bytes copied (left in buffer for the caller to hash), or -1 - bytes read.
    */
