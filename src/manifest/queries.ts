@@ -42,7 +42,8 @@ function prepare(db: Database.Database) {
     oldestNext: page('WHERE verified_at < ? AND (verified_at, dir, name) > (?, ?, ?) ORDER BY verified_at, dir, name LIMIT ?'),
     pathFirst: page('ORDER BY dir, name LIMIT ?'),
     pathNext: page('WHERE (dir, name) > (?, ?) ORDER BY dir, name LIMIT ?'),
-    namesInDir: db.prepare('SELECT name FROM files WHERE dir = ? ORDER BY name'),
+    // pluck: the names themselves, not an object per row (verify lists every directory's names).
+    namesInDir: db.prepare('SELECT name FROM files WHERE dir = ? ORDER BY name').pluck(true),
     coverage: q(
       `SELECT COUNT(*) AS files, COALESCE(SUM(size), 0) AS bytes,
               COALESCE(SUM(verified_at IS NULL), 0) AS never,
@@ -106,7 +107,7 @@ export function cursorOf(row: KeyedRow): PageCursor {
 
 /** The names recorded for one directory ('' = root), sorted by bytes: for finding unmanifested files. */
 export function namesInDir(store: ManifestStore, dir: Buffer): Buffer[] {
-  return (stmts(store).namesInDir.all(dir) as { name: Buffer }[]).map((r) => r.name);
+  return stmts(store).namesInDir.all(dir) as Buffer[];
 }
 
 /**
