@@ -1,14 +1,18 @@
 // copyFileSync (src/engine/copy-file.ts) on real files: a file smaller than the buffer goes through
 // the one-call native copy (hlfs.copySmall), a bigger one through the streaming JavaScript loop. Both
 // must copy the same bytes and attributes and refuse the same changed sources, leaving no temp file.
+// copyBatchSync (the workers' path) makes the native copies of a whole packed batch in one call.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, copyJobFromStat, TEMP_PREFIX, type CopyJob } from '../src/engine/copy-file.js';
+import { copyBatchSync, copyFileSync, copyJobFromStat, TEMP_PREFIX, type CopyJob } from '../src/engine/copy-file.js';
+import { encodeTasks } from '../src/engine/batch-codec.js';
+import type { Task } from '../src/engine/tasks.js';
 import { hashBytes, ioBuffer, IO_CHUNK_BYTES } from '../src/engine/hash.js';
 import { tempDir, isRoot } from './helpers/tmp.js';
+import { mountTmpfs } from './helpers/mount.js';
 
 const SIZES = { small: 3000, streamed: IO_CHUNK_BYTES * 2 + 17 } as const;
 
@@ -116,4 +120,70 @@ test('the native and streamed copies hash an empty file alike', (t) => {
   const r = copyFileSync(job(), ioBuffer());
   assert.deepEqual(r.ok && [r.hash, r.sizeBytes], [hashBytes(Buffer.alloc(0)), 0]);
   assert.equal(fs.statSync(dst).size, 0);
+});
+
+test('copyBatchSync: a packed batch is copied natively, each result as copyFileSync gives it', (t) => {
+  const dir = tempDir(t);
+  const src = path.join(dir, 'src');
+  const out = path.join(dir, 'out');
+  fs.mkdirSync(src);
+  fs.mkdirSync(out);
+  const write = (name: string, size: number): CopyJob => {
+    const file = path.join(src, name);
+    fs.writeFileSync(file, Buffer.alloc(size, name), { mode: 0o604 });
+    return copyJobFromStat(Buffer.from(file), Buffer.from(path.join(out, name)), fs.lstatSync(file, { bigint: true }), false);
+  };
+  const ok1 = write('ok1', 100);
+  const empty = write('empty', 0);
+  const changed = write('changed', 50);
+  fs.appendFileSync(changed.src, 'x');
+  const gone = write('gone', 10);
+  fs.rmSync(gone.src);
+  const big = write('big', IO_CHUNK_BYTES);
+  const noDir = { ...write('nodir', 10), dst: Buffer.from(path.join(out, 'missing', 'nodir')) };
+  const ok2 = write('ok2', 3000);
+  const tail = write('tail', 3000);
+  const tasks: Task[] = [ok1, empty, changed, gone, big, noDir, ok2].map((job) => ({ kind: 'copy', job }));
+  tasks.push({ kind: 'hash', path: ok1.src, sizeBytes: 100, mtimeNs: ok1.mtimeNs }, { kind: 'copy', job: tail });
+  // Room for everything but the last file's 3,001 bytes: it is left to the caller.
+  const results = copyBatchSync(encodeTasks(tasks), Buffer.alloc(100 + 1 + 1 + 3000 + 1 + 500));
+  const hashOf = (job: CopyJob) => hashBytes(fs.readFileSync(job.src));
+  assert.deepEqual(results[0], { ok: true, hash: hashOf(ok1), sizeBytes: 100, mtimeNs: ok1.mtimeNs });
+  assert.deepEqual(results[1], { ok: true, hash: hashOf(empty), sizeBytes: 0, mtimeNs: empty.mtimeNs });
+  assert.equal(results[2]?.ok === false && results[2].code, 'CHANGED');
+  assert.match(results[2]?.ok === false ? results[2].error : '', /read 51 of 50 bytes/);
+  assert.deepEqual(results[3], { ok: false, code: 'ENOENT', error: 'ENOENT (open)' });
+  assert.equal(results[4], null);
+  assert.deepEqual(results[5], { ok: false, code: 'ENOENT', error: 'ENOENT (open)' });
+  assert.deepEqual(results[6], { ok: true, hash: hashOf(ok2), sizeBytes: 3000, mtimeNs: ok2.mtimeNs });
+  assert.equal(results[7], null);
+  assert.equal(results[8], null);
+  for (const job of [ok1, empty, ok2]) {
+    const st = fs.lstatSync(job.dst, { bigint: true });
+    assert.deepEqual(fs.readFileSync(job.dst), fs.readFileSync(job.src));
+    assert.equal(st.mtimeNs, job.mtimeNs);
+    assert.equal(Number(st.mode) & 0o7777, 0o604);
+  }
+  assert.deepEqual(fs.readdirSync(out).sort(), ['empty', 'ok1', 'ok2']);
+});
+
+test('copyBatchSync on a full disk: ENOSPC per file, no temp file left, every copied file whole', { skip: isRoot ? false : 'needs root to mount a size-limited tmpfs' }, (t) => {
+  const dir = tempDir(t);
+  const out = mountTmpfs(t, '64k');
+  const jobs: CopyJob[] = [];
+  for (let i = 0; i < 20; i++) {
+    const file = path.join(dir, `f${i}`);
+    fs.writeFileSync(file, Buffer.alloc(8000, i));
+    jobs.push(copyJobFromStat(Buffer.from(file), Buffer.from(path.join(out, `f${i}`)), fs.lstatSync(file, { bigint: true }), false));
+  }
+  const results = copyBatchSync(encodeTasks(jobs.map((job) => ({ kind: 'copy', job }))), Buffer.alloc(1 << 20));
+  const failed = results.filter((r) => r?.ok === false);
+  assert.ok(failed.length > 0, 'the disk filled up');
+  for (const r of failed) assert.equal(r?.ok === false && r.code, 'ENOSPC');
+  assert.deepEqual(tempsIn(out), []);
+  results.forEach((r, i) => {
+    const job = jobs[i] as CopyJob;
+    if (r?.ok) assert.deepEqual(fs.readFileSync(job.dst), fs.readFileSync(job.src));
+    else assert.equal(fs.existsSync(job.dst), false);
+  });
 });

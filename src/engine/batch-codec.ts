@@ -8,9 +8,12 @@ import type { Task, TaskResult } from './tasks.js';
 
 const KINDS = ['copy', 'checksum', 'hash', 'read'] as const;
 // Per task: kind, sizeBytes, mode, uid, gid, flags, umask, length of path A, length of path B.
+// native/hlfs.c's copyBatch reads this layout too: keep the two in step.
 const NUMS = 9;
 // Per task: mtimeNs, atimeNs, ino, dev.
 const BIGS = 4;
+export const TASK_NUMS = NUMS;
+export const TASK_BIGS = BIGS;
 const F_CHOWN = 1;
 const F_UMASK = 2;
 const F_INO = 4;
@@ -70,6 +73,16 @@ export function encodeTasks(tasks: Task[]): EncodedTasks {
     }
   });
   return { count, buffer };
+}
+
+/** The float64 fields of a packed batch, TASK_NUMS per task. */
+export function taskNums({ count, buffer }: EncodedTasks): Float64Array {
+  return new Float64Array(buffer, count * BIGS * 8, count * NUMS);
+}
+
+/** The int64 fields of a packed batch, TASK_BIGS per task. */
+export function taskBigs({ count, buffer }: EncodedTasks): BigInt64Array {
+  return new BigInt64Array(buffer, 0, count * BIGS);
 }
 
 export function decodeTasks({ count, buffer }: EncodedTasks): Task[] {

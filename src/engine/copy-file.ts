@@ -8,6 +8,7 @@ import { threadId } from 'node:worker_threads';
 import { createHasher, fstatBrief, hash64, hex64, ioChunk } from './hash.js';
 import { hlfs } from '../native/hlfs.js';
 import { splitPath, joinPath } from './bytes.js';
+import { TASK_BIGS, TASK_NUMS, taskBigs, taskNums, type EncodedTasks } from './batch-codec.js';
 
 /** Temp files start with this; the mirror removes leftovers with this prefix that are not in SRC. */
 export const TEMP_PREFIX = '.home-lab.tmp.';
@@ -188,14 +189,46 @@ function copySmallSync(job: CopyJob, buffer: Buffer): CopyResult {
   const n = hlfs.copySmall(job.src, job.dst, tempStemBytes, buffer, smallNums, smallTimes, smallOut);
   tempCounter += smallOut[2] as number;
   if (n >= 0) return { ok: true, hash: hex64(hash64(buffer.subarray(0, n))), sizeBytes: n, mtimeNs: job.mtimeNs };
-  const stage = smallOut[0] as number;
+  return smallFailure(smallOut[0] as number, smallOut[1] as number, -1 - n, job.sizeBytes);
+}
+
+/** A failed native copy as a CopyResult: the stage it failed in, its errno, the bytes it had read. */
+function smallFailure(stage: number, errno: number, readBytes: number, sizeBytes: number): CopyResult {
   if (stage === STAGE_NOT_REG) return { ok: false, code: 'CHANGED', error: 'no longer a regular file' };
   if (stage === STAGE_REPLACED) return { ok: false, code: 'CHANGED', error: 'replaced since the walk (another file now answers to this path)' };
   if (stage === STAGE_CHANGED) {
-    return { ok: false, code: 'CHANGED', error: `changed since the walk or while being copied (read ${-1 - n} of ${job.sizeBytes} bytes; size or mtime moved)` };
+    return { ok: false, code: 'CHANGED', error: `changed since the walk or while being copied (read ${readBytes} of ${sizeBytes} bytes; size or mtime moved)` };
   }
-  const code = util.getSystemErrorName(-(smallOut[1] as number));
+  const code = util.getSystemErrorName(-errno);
   return { ok: false, code, error: `${code} (${STAGE_SYSCALL[stage] ?? 'copy'})` };
+}
+
+/**
+ * Copies every small file of a packed batch in one native call (hlfs.copyBatch), then hashes each
+ * one's bytes from `data`. The result is null for a task left to the caller: not a copy, a file of
+ * the buffer's size or more, or no room left in `data`. Same calls, checks and results as
+ * copyFileSync, file by file.
+ */
+export function copyBatchSync(batch: EncodedTasks, data: Buffer): (CopyResult | null)[] {
+  const res = new Float64Array(batch.count * 4);
+  tempCounter += hlfs.copyBatch(batch.buffer, batch.count, tempStemBytes, tempCounter, data, res);
+  const nums = taskNums(batch);
+  const bigs = taskBigs(batch);
+  const results: (CopyResult | null)[] = [];
+  for (let i = 0; i < batch.count; i++) {
+    const status = res[i * 4];
+    const sizeBytes = nums[i * TASK_NUMS + 1] as number;
+    if (status === 1) {
+      const off = res[i * 4 + 1] as number;
+      const n = res[i * 4 + 2] as number;
+      results.push({ ok: true, hash: hex64(hash64(data.subarray(off, off + n))), sizeBytes: n, mtimeNs: bigs[i * TASK_BIGS] as bigint });
+    } else if (status === 2) {
+      results.push(smallFailure(res[i * 4 + 1] as number, res[i * 4 + 2] as number, res[i * 4 + 3] as number, sizeBytes));
+    } else {
+      results.push(null);
+    }
+  }
+  return results;
 }
 
 function writeAll(fd: number, buffer: Buffer, n: number): void {

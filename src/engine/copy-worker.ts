@@ -5,9 +5,21 @@ import './heap-flags.js';
 import { ioBuffer } from './hash.js';
 import { runTask } from './run-task.js';
 import { decodeTasks, encodeResults, type EncodedResults, type EncodedTasks } from './batch-codec.js';
+import { copyBatchSync } from './copy-file.js';
+import type { Task, TaskResult } from './tasks.js';
 
 const buffer = ioBuffer();
+// The small files of a batch are copied into this one after another (a batch closes at ~4 MiB,
+// src/engine/pool.ts); what does not fit is copied file by file through `buffer`.
+const batchData = Buffer.allocUnsafe((4 << 20) + (128 << 10));
 
 export default function run(batch: EncodedTasks): EncodedResults {
-  return encodeResults(decodeTasks(batch).map((task) => runTask(task, buffer)));
+  const native = copyBatchSync(batch, batchData);
+  let tasks: Task[] | null = null;
+  const results = native.map((r, i): TaskResult => {
+    if (r !== null) return r.ok ? { ...r, copied: true } : r;
+    tasks ??= decodeTasks(batch);
+    return runTask(tasks[i] as Task, buffer);
+  });
+  return encodeResults(results);
 }

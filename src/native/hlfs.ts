@@ -27,6 +27,12 @@ export interface Hlfs {
    */
   readSmall(path: Buffer, buffer: Buffer, out: BigInt64Array): number;
   /**
+   * copySmall for each small copy task of a packed batch (src/engine/batch-codec.ts's layout), bytes
+   * one after another in data; res holds 4 numbers per task (see native/hlfs.c). Returns the temp
+   * names used.
+   */
+  copyBatch(packed: ArrayBuffer, count: number, stem: Buffer, counter: number, data: Buffer, res: Float64Array): number;
+  /**
    * Copies one small file (size + 1 <= buffer.length) in one call; see native/hlfs.c for nums, times
    * and out. Returns the bytes copied (left in buffer for the caller to hash), or -1 - bytes read.
    */
