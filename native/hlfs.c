@@ -479,11 +479,25 @@ static int copy_small(const char *src, const char *dst, const char *stem, size_t
   return 0;
 }
 
+/* A Buffer argument's bytes (not copied); -1 after throwing when it is not a Buffer. */
+static int buffer_arg(napi_env env, napi_value v, const char *what, void **data, size_t *len) {
+  bool is_buf = false;
+  napi_is_buffer(env, v, &is_buf);
+  if (!is_buf) {
+    char msg[64];
+    snprintf(msg, sizeof msg, "%s must be a Buffer", what);
+    napi_throw_type_error(env, NULL, msg);
+    return -1;
+  }
+  napi_get_buffer_info(env, v, data, len);
+  return 0;
+}
+
 static int typed_arg(napi_env env, napi_value v, napi_typedarray_type want, size_t min, void **data) {
   napi_typedarray_type type;
   size_t length;
   if (napi_get_typedarray_info(env, v, &type, &length, data, NULL, NULL) != napi_ok || type != want || length < min) {
-    napi_throw_type_error(env, NULL, "copySmall: bad typed array argument");
+    napi_throw_type_error(env, NULL, "bad typed array argument");
     return -1;
   }
   return 0;
@@ -501,13 +515,7 @@ static napi_value js_copy_small(napi_env env, napi_callback_info info) {
   size_t stem_len;
   void *buf;
   size_t cap;
-  bool is_buf = false;
-  napi_is_buffer(env, argv[2], &is_buf);
-  if (!is_buf) { napi_throw_type_error(env, NULL, "stem must be a Buffer"); return NULL; }
-  napi_get_buffer_info(env, argv[2], &stem, &stem_len);
-  napi_is_buffer(env, argv[3], &is_buf);
-  if (!is_buf) { napi_throw_type_error(env, NULL, "buffer must be a Buffer"); return NULL; }
-  napi_get_buffer_info(env, argv[3], &buf, &cap);
+  if (buffer_arg(env, argv[2], "stem", &stem, &stem_len) || buffer_arg(env, argv[3], "buffer", &buf, &cap)) return NULL;
   void *nums;
   void *times;
   void *out;
@@ -549,10 +557,7 @@ static napi_value js_read_small(napi_env env, napi_callback_info info) {
   }
   void *buf;
   size_t cap;
-  bool is_buf = false;
-  napi_is_buffer(env, argv[1], &is_buf);
-  if (!is_buf) { napi_throw_type_error(env, NULL, "buffer must be a Buffer"); return NULL; }
-  napi_get_buffer_info(env, argv[1], &buf, &cap);
+  if (buffer_arg(env, argv[1], "buffer", &buf, &cap)) return NULL;
   void *outp;
   if (typed_arg(env, argv[2], napi_bigint64_array, 2, &outp)) return NULL;
   int64_t *out = outp;
@@ -627,13 +632,7 @@ static napi_value js_copy_batch(napi_env env, napi_callback_info info) {
   size_t stem_len;
   void *data;
   size_t cap;
-  bool is_buf = false;
-  napi_is_buffer(env, argv[2], &is_buf);
-  if (!is_buf) { napi_throw_type_error(env, NULL, "stem must be a Buffer"); return NULL; }
-  napi_get_buffer_info(env, argv[2], &stem, &stem_len);
-  napi_is_buffer(env, argv[4], &is_buf);
-  if (!is_buf) { napi_throw_type_error(env, NULL, "data must be a Buffer"); return NULL; }
-  napi_get_buffer_info(env, argv[4], &data, &cap);
+  if (buffer_arg(env, argv[2], "stem", &stem, &stem_len) || buffer_arg(env, argv[4], "data", &data, &cap)) return NULL;
   void *resp;
   if (typed_arg(env, argv[5], napi_float64_array, (size_t)count * 4, &resp)) return NULL;
   double *res = resp;
