@@ -104,33 +104,24 @@ export function copyFileSync(job: CopyJob, given: Buffer): CopyResult {
       }
     }
     let copied = 0;
-    let digest: bigint;
-    // Small file: one read of size+1 bytes answers "is that all?" without a second read.
-    const first = fs.readSync(fdIn, buffer, 0, Math.min(buffer.length, job.sizeBytes + 1), null);
-    if (first === job.sizeBytes && first < buffer.length) {
-      digest = hash64(buffer.subarray(0, first));
-      writeAll(fdOut, buffer, first);
-      copied = first;
-    } else {
-      const h = createHasher();
-      let n = first;
-      while (n > 0) {
-        h.update(buffer.subarray(0, n));
-        writeAll(fdOut, buffer, n);
-        copied += n;
-        if (copied > job.sizeBytes) break;
-        n = fs.readSync(fdIn, buffer, 0, buffer.length, null);
-      }
-      digest = h.digest();
+    const h = createHasher();
+    for (;;) {
+      const n = fs.readSync(fdIn, buffer, 0, buffer.length, null);
+      if (n === 0) break;
+      h.update(buffer.subarray(0, n));
+      writeAll(fdOut, buffer, n);
+      copied += n;
+      if (copied > job.sizeBytes) break;
     }
+    const digest = h.digest();
     const after = fstatBrief(fdIn);
-    if (!after.isFile) return { ok: false, code: 'CHANGED', error: 'no longer a regular file' };
+    if (!after.isFile) return changedResult(STAGE_NOT_REG, copied, job.sizeBytes);
     if ((job.ino !== undefined && after.ino !== job.ino) || (job.dev !== undefined && after.dev !== job.dev)) {
       // Replaced, or a directory on its path was swapped for a symlink: never copy what is behind it.
-      return { ok: false, code: 'CHANGED', error: 'replaced since the walk (another file now answers to this path)' };
+      return changedResult(STAGE_REPLACED, copied, job.sizeBytes);
     }
     if (copied !== job.sizeBytes || after.sizeBytes !== job.sizeBytes || after.mtimeNs !== job.mtimeNs) {
-      return { ok: false, code: 'CHANGED', error: `changed since the walk or while being copied (read ${copied} of ${job.sizeBytes} bytes; size or mtime moved)` };
+      return changedResult(STAGE_CHANGED, copied, job.sizeBytes);
     }
     // chown before chmod: chown clears setuid/setgid.
     if (job.chown) fs.fchownSync(fdOut, job.uid, job.gid);
@@ -162,9 +153,9 @@ export function copyFileSync(job: CopyJob, given: Buffer): CopyResult {
 
 // Stages of hlfs.copySmall, in native/hlfs.c's order: the syscall each failed in (Node's names).
 const STAGE_SYSCALL = ['', 'open', 'read', 'fstat', '', '', '', 'open', 'write', 'fchown', 'fchmod', 'futimens', 'close', 'rename'];
-const STAGE_NOT_REG = 4;
-const STAGE_REPLACED = 5;
-const STAGE_CHANGED = 6;
+const STAGE_NOT_REG = 4 as const;
+const STAGE_REPLACED = 5 as const;
+const STAGE_CHANGED = 6 as const;
 const smallNums = new Float64Array(6);
 const smallTimes = new BigInt64Array(4);
 const smallOut = new Int32Array(3);
@@ -192,13 +183,20 @@ function copySmallSync(job: CopyJob, buffer: Buffer): CopyResult {
   return smallFailure(smallOut[0] as number, smallOut[1] as number, -1 - n, job.sizeBytes);
 }
 
+/** A source that is not what the walk saw (the next run picks up its new state). */
+function changedResult(stage: typeof STAGE_NOT_REG | typeof STAGE_REPLACED | typeof STAGE_CHANGED, readBytes: number, sizeBytes: number): CopyResult {
+  const error =
+    stage === STAGE_NOT_REG
+      ? 'no longer a regular file'
+      : stage === STAGE_REPLACED
+        ? 'replaced since the walk (another file now answers to this path)'
+        : `changed since the walk or while being copied (read ${readBytes} of ${sizeBytes} bytes; size or mtime moved)`;
+  return { ok: false, code: 'CHANGED', error };
+}
+
 /** A failed native copy as a CopyResult: the stage it failed in, its errno, the bytes it had read. */
 function smallFailure(stage: number, errno: number, readBytes: number, sizeBytes: number): CopyResult {
-  if (stage === STAGE_NOT_REG) return { ok: false, code: 'CHANGED', error: 'no longer a regular file' };
-  if (stage === STAGE_REPLACED) return { ok: false, code: 'CHANGED', error: 'replaced since the walk (another file now answers to this path)' };
-  if (stage === STAGE_CHANGED) {
-    return { ok: false, code: 'CHANGED', error: `changed since the walk or while being copied (read ${readBytes} of ${sizeBytes} bytes; size or mtime moved)` };
-  }
+  if (stage === STAGE_NOT_REG || stage === STAGE_REPLACED || stage === STAGE_CHANGED) return changedResult(stage, readBytes, sizeBytes);
   const code = util.getSystemErrorName(-errno);
   return { ok: false, code, error: `${code} (${STAGE_SYSCALL[stage] ?? 'copy'})` };
 }
