@@ -5,7 +5,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { backupFixture, fastTempDir as tempDir, flipByte, type FileSpec } from './helpers/manifest-fixture.js';
+import { backupFixture, fastTempDir as tempDir, flipByte, manifestFor, writeTree, type FileSpec } from './helpers/manifest-fixture.js';
+import { mountTmpfs } from './helpers/mount.js';
 import { isRoot } from './helpers/tmp.js';
 import { ExitCode } from '../src/cli/exit-codes.js';
 import { manifestPath } from '../src/manifest/store.js';
@@ -97,6 +98,23 @@ test('a missing or garbage manifest: exit "fatal" and the message names the file
   const forced = homeLab(['manifest', 'rebuild', '--force', dir]);
   assert.equal(forced.code, ExitCode.ok, forced.stderr);
   assert.match(forced.stdout, /corrupt manifest was kept as .*manifest\.db\.corrupt-/);
+});
+
+test('a backup disk mounted read-only: scrub and verify say so and how to fix it, never "corrupt"', { skip: isRoot ? false : 'needs root to mount a tmpfs read-only' }, (t) => {
+  const disk = mountTmpfs(t, '16m');
+  const backup = path.join(disk, 'backup');
+  writeTree(backup, spec);
+  manifestFor(backup, spec.map(([p]) => p));
+  const before = fs.readFileSync(manifestPath(backup));
+  spawnSync('mount', ['-o', 'remount,ro', disk]);
+  for (const command of [['scrub', '--percent', '100'], ['verify']]) {
+    const r = homeLab([...command, backup]);
+    assert.equal(r.code, ExitCode.fatal, `${command.join(' ')}: ${r.stderr}`);
+    assert.ok(r.stderr.includes(manifestPath(backup)), r.stderr);
+    assert.match(r.stderr, /read-only \(EROFS\).*remount it read-write/);
+    assert.doesNotMatch(r.stderr, /corrupt|manifest rebuild/);
+  }
+  assert.deepEqual(fs.readFileSync(manifestPath(backup)), before);
 });
 
 test('bad options are usage errors', (t) => {

@@ -83,6 +83,19 @@ export interface OpenOptions {
   readonly?: boolean;
 }
 
+/** Why the manifest's directory cannot be written, or null when it can (or the check itself fails). */
+function whyNotWritable(dir: string): string | null {
+  try {
+    fs.accessSync(dir, fs.constants.W_OK);
+    return null;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EROFS') return 'the backup disk is mounted read-only (EROFS); remount it read-write (`mount -o remount,rw` on its mount point)';
+    if (code === 'EACCES' || code === 'EPERM') return `its directory is not writable by this user (${code}); run as the user that owns it (the nightly backup runs as root)`;
+    return null;
+  }
+}
+
 export class ManifestStore {
   private readonly db: Database.Database;
   private readonly stmts;
@@ -142,6 +155,16 @@ export class ManifestStore {
     } catch (error) {
       db?.close();
       if (error instanceof ManifestError) throw error;
+      const unwritable = options.readonly ? null : whyNotWritable(path.dirname(file));
+      if (unwritable !== null) {
+        // SQLite only says "unable to open database file": a read-only disk is not a corrupt manifest,
+        // and moving a good manifest aside would lose its verification history.
+        throw new ManifestError(
+          `cannot write the manifest ${file}: ${unwritable}. The manifest was not touched and is not ` +
+            `known to be damaged; make the backup disk writable and rerun.`,
+          file,
+        );
+      }
       throw new ManifestError(
         `the manifest ${file} is corrupt or unreadable (${(error as Error).message}). It was left untouched; ` +
           `move it aside and run \`home-lab manifest rebuild ${root}\` to rehash the files into a new one.`,
