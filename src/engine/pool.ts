@@ -180,7 +180,7 @@ export class CopyPool {
 
   /** Resolves when fewer batches than the cap are in flight or waiting. */
   async ready(): Promise<void> {
-    while (this.inFlight + this.inlineRunning + this.pending.length >= this.maxInFlight) await new Promise<void>((r) => this.waiters.push(r));
+    while (this.batchesInFlight >= this.maxInFlight) await new Promise<void>((r) => this.waiters.push(r));
     this.rethrow();
   }
 

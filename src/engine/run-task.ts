@@ -1,27 +1,19 @@
 // One copy/hash task, run synchronously through a caller's buffer: by a pool worker, or by the main
 // thread for the first few files of a run (src/engine/pool.ts).
-import { copyFileSync, type CopyJob } from './copy-file.js';
+import { copyFileSync } from './copy-file.js';
 import { hashFileSync } from './hash.js';
 import type { Task, TaskResult } from './tasks.js';
 
-// Structured clone turns Buffers into plain Uint8Arrays; fs wants Buffers.
-function buf(u: Uint8Array): Buffer {
-  return Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength);
-}
-
-function revive(job: CopyJob): CopyJob {
-  // Jobs decoded from a packed batch already hold Buffers: no copy of the object then.
-  return Buffer.isBuffer(job.src) && Buffer.isBuffer(job.dst) ? job : { ...job, src: buf(job.src), dst: buf(job.dst) };
-}
-
+// Tasks arrive with Buffer paths: the caller's own on the main thread, decodeTasks' views in a
+// worker (batches are packed, never structured-cloned into plain Uint8Arrays).
 export function runTask(task: Task, buffer: Buffer): TaskResult {
   switch (task.kind) {
     case 'copy': {
-      const r = copyFileSync(revive(task.job), buffer);
+      const r = copyFileSync(task.job, buffer);
       return r.ok ? { ...r, copied: true } : r;
     }
     case 'hash': {
-      const r = hashFileSync(buf(task.path), buffer);
+      const r = hashFileSync(task.path, buffer);
       if (!r.ok) return r;
       if (r.sizeBytes !== task.sizeBytes || r.mtimeNs !== task.mtimeNs) {
         return { ok: false, code: 'CHANGED', error: 'destination file changed while it was hashed' };
@@ -29,11 +21,11 @@ export function runTask(task: Task, buffer: Buffer): TaskResult {
       return { ok: true, hash: r.hash, sizeBytes: r.sizeBytes, mtimeNs: r.mtimeNs, copied: false };
     }
     case 'read': {
-      const r = hashFileSync(buf(task.path), buffer);
+      const r = hashFileSync(task.path, buffer);
       return r.ok ? { ...r, copied: false } : r;
     }
     case 'checksum': {
-      const job = revive(task.job);
+      const job = task.job;
       const s = hashFileSync(job.src, buffer);
       if (!s.ok) return s;
       const d = hashFileSync(job.dst, buffer);
