@@ -479,6 +479,19 @@ static int copy_small(const char *src, const char *dst, const char *stem, size_t
   return 0;
 }
 
+/* Reads exactly n arguments into argv; -1 after throwing when fewer were passed. */
+static int args_of(napi_env env, napi_callback_info info, size_t n, napi_value *argv, const char *name) {
+  size_t argc = n;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < n) {
+    char msg[64];
+    snprintf(msg, sizeof msg, "%s takes %zu arguments", name, n);
+    napi_throw_type_error(env, NULL, msg);
+    return -1;
+  }
+  return 0;
+}
+
 /* A Buffer argument's bytes (not copied); -1 after throwing when it is not a Buffer. */
 static int buffer_arg(napi_env env, napi_value v, const char *what, void **data, size_t *len) {
   bool is_buf = false;
@@ -504,13 +517,8 @@ static int typed_arg(napi_env env, napi_value v, napi_typedarray_type want, size
 }
 
 static napi_value js_copy_small(napi_env env, napi_callback_info info) {
-  size_t argc = 7;
   napi_value argv[7];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 7) {
-    napi_throw_type_error(env, NULL, "copySmall takes 7 arguments");
-    return NULL;
-  }
+  if (args_of(env, info, 7, argv, "copySmall")) return NULL;
   void *stem;
   size_t stem_len;
   void *buf;
@@ -548,13 +556,8 @@ static napi_value js_copy_small(napi_env env, napi_callback_info info) {
 #define READ_TOO_BIG -2
 #define READ_GREW -3
 static napi_value js_read_small(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
   napi_value argv[3];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 3) {
-    napi_throw_type_error(env, NULL, "readSmall takes 3 arguments");
-    return NULL;
-  }
+  if (args_of(env, info, 3, argv, "readSmall")) return NULL;
   void *buf;
   size_t cap;
   if (buffer_arg(env, argv[1], "buffer", &buf, &cap)) return NULL;
@@ -611,13 +614,8 @@ static napi_value js_read_small(napi_env env, napi_callback_info info) {
 #define BATCH_NUMS 9
 #define SMALL_MAX (64 * 1024)
 static napi_value js_copy_batch(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
   napi_value argv[6];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 6) {
-    napi_throw_type_error(env, NULL, "copyBatch takes 6 arguments");
-    return NULL;
-  }
+  if (args_of(env, info, 6, argv, "copyBatch")) return NULL;
   void *packed;
   size_t packed_len;
   if (napi_get_arraybuffer_info(env, argv[0], &packed, &packed_len) != napi_ok) {
