@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include <node_api.h>
 #include <uv.h>
+#include "args.h"
 
 #define NS_PER_S 1000000000LL
 
@@ -480,7 +481,7 @@ static int copy_small(const char *src, const char *dst, const char *stem, size_t
 }
 
 /* Reads exactly n arguments into argv; -1 after throwing when fewer were passed. */
-static int args_of(napi_env env, napi_callback_info info, size_t n, napi_value *argv, const char *name) {
+int args_of(napi_env env, napi_callback_info info, size_t n, napi_value *argv, const char *name) {
   size_t argc = n;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   if (argc < n) {
@@ -493,7 +494,7 @@ static int args_of(napi_env env, napi_callback_info info, size_t n, napi_value *
 }
 
 /* A Buffer argument's bytes (not copied); -1 after throwing when it is not a Buffer. */
-static int buffer_arg(napi_env env, napi_value v, const char *what, void **data, size_t *len) {
+int buffer_arg(napi_env env, napi_value v, const char *what, void **data, size_t *len) {
   bool is_buf = false;
   napi_is_buffer(env, v, &is_buf);
   if (!is_buf) {
@@ -701,5 +702,6 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
     {"scandirBatchAsync", NULL, js_scandir_batch_async, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  xxh64_define(env, exports);
   return exports;
 }

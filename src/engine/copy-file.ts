@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import util from 'node:util';
 import { threadId } from 'node:worker_threads';
-import { createHasher, fstatBrief, hash64, hex64, ioChunk } from './hash.js';
+import { createHasher, fstatBrief, ioChunk } from './hash.js';
 import { hlfs } from '../native/hlfs.js';
 import { splitPath, joinPath } from './bytes.js';
 import { TASK_BIGS, TASK_NUMS, taskBigs, taskNums, type EncodedTasks } from './batch-codec.js';
@@ -113,7 +113,7 @@ export function copyFileSync(job: CopyJob, given: Buffer): CopyResult {
       copied += n;
       if (copied > job.sizeBytes) break;
     }
-    const digest = h.digest();
+    const digest = h.digestHex();
     const after = fstatBrief(fdIn);
     if (!after.isFile) return changedResult(STAGE_NOT_REG, copied, job.sizeBytes);
     if ((job.ino !== undefined && after.ino !== job.ino) || (job.dev !== undefined && after.dev !== job.dev)) {
@@ -131,7 +131,7 @@ export function copyFileSync(job: CopyJob, given: Buffer): CopyResult {
     fdOut = -1;
     fs.renameSync(temp as Buffer, job.dst);
     temp = null;
-    return { ok: true, hash: hex64(digest), sizeBytes: copied, mtimeNs: job.mtimeNs };
+    return { ok: true, hash: digest, sizeBytes: copied, mtimeNs: job.mtimeNs };
   } catch (error) {
     const e = error as NodeJS.ErrnoException;
     const code = e.code ?? 'EIO';
@@ -179,7 +179,7 @@ function copySmallSync(job: CopyJob, buffer: Buffer): CopyResult {
   smallTimes[3] = job.dev ?? 0n;
   const n = hlfs.copySmall(job.src, job.dst, tempStemBytes, buffer, smallNums, smallTimes, smallOut);
   tempCounter += smallOut[2] as number;
-  if (n >= 0) return { ok: true, hash: hex64(hash64(buffer.subarray(0, n))), sizeBytes: n, mtimeNs: job.mtimeNs };
+  if (n >= 0) return { ok: true, hash: hlfs.xxh64Hex(buffer, 0, n), sizeBytes: n, mtimeNs: job.mtimeNs };
   return smallFailure(smallOut[0] as number, smallOut[1] as number, -1 - n, job.sizeBytes);
 }
 
@@ -219,7 +219,7 @@ export function copyBatchSync(batch: EncodedTasks, data: Buffer): (CopyResult | 
     if (status === 1) {
       const off = res[i * 4 + 1] as number;
       const n = res[i * 4 + 2] as number;
-      results.push({ ok: true, hash: hex64(hash64(data.subarray(off, off + n))), sizeBytes: n, mtimeNs: bigs[i * TASK_BIGS] as bigint });
+      results.push({ ok: true, hash: hlfs.xxh64Hex(data, off, n), sizeBytes: n, mtimeNs: bigs[i * TASK_BIGS] as bigint });
     } else if (status === 2) {
       results.push(smallFailure(res[i * 4 + 1] as number, res[i * 4 + 2] as number, res[i * 4 + 3] as number, sizeBytes));
     } else {

@@ -1,33 +1,32 @@
-// XXH64 through xxhash-wasm (~5.7 GB/s here: never the bottleneck of a copy). The wasm instance is
-// created once per thread at import (top-level await), so hashing below is synchronous.
+// XXH64 (seed 0, as xxhsum -H64 prints it), computed in C by native/xxh64.c on the bytes where they
+// are: xxhash-wasm copied each byte into WebAssembly memory first, which cost a scrub of the bench's
+// 2 GiB mixed tree ~0.5 s of its 2.9 s of CPU (see native/xxh64.c).
 import fs from 'node:fs';
-import xxhash from 'xxhash-wasm';
 import { hlfs } from '../native/hlfs.js';
-
-const api = await xxhash();
 
 export interface Hasher64 {
   update(data: Uint8Array): Hasher64;
-  digest(): bigint;
+  /** 16 lowercase hex digits, as xxhsum prints XXH64. */
+  digestHex(): string;
 }
 
 /** A fresh streaming XXH64 state (seed 0, the seed xxhsum uses). */
 export function createHasher(): Hasher64 {
-  return api.create64(0n);
+  const state = Buffer.alloc(hlfs.xxh64StateBytes);
+  hlfs.xxh64Reset(state);
+  const h: Hasher64 = {
+    update(data) {
+      hlfs.xxh64Update(state, data, 0, data.byteLength);
+      return h;
+    },
+    digestHex: () => hlfs.xxh64DigestHex(state),
+  };
+  return h;
 }
 
-/** 16 lowercase hex digits, as xxhsum prints XXH64. */
-export function hex64(value: bigint): string {
-  return value.toString(16).padStart(16, '0');
-}
-
-export function hashBytes(data: Uint8Array): string {
-  return hex64(api.h64Raw(data, 0n));
-}
-
-/** One-shot XXH64 of a whole buffer (cheaper than a streaming state for small files). */
-export function hash64(data: Uint8Array): bigint {
-  return api.h64Raw(data, 0n);
+/** XXH64 of a whole buffer (cheaper than a streaming state for small files), as 16 hex digits. */
+export function hashBytes(data: Buffer): string {
+  return hlfs.xxh64Hex(data, 0, data.length);
 }
 
 /**
@@ -66,7 +65,7 @@ export function hashFileSync(file: Buffer, given: Buffer): HashFileResult {
   } catch (error) {
     return fail(error);
   }
-  if (n >= 0) return { ok: true, hash: hex64(api.h64Raw(buffer.subarray(0, n), 0n)), sizeBytes: n, mtimeNs: smallOut[1] as bigint };
+  if (n >= 0) return { ok: true, hash: hlfs.xxh64Hex(buffer, 0, n), sizeBytes: n, mtimeNs: smallOut[1] as bigint };
   if (n === READ_NOT_REG) return { ok: false, code: 'ENOTREG', error: 'not a regular file' };
   return hashStreamed(file, buffer);
 }
@@ -96,7 +95,7 @@ function hashStreamed(file: Buffer, buffer: Buffer): HashFileResult {
       size += n;
       position += n;
     }
-    return { ok: true, hash: hex64(h.digest()), sizeBytes: size, mtimeNs: st.mtimeNs };
+    return { ok: true, hash: h.digestHex(), sizeBytes: size, mtimeNs: st.mtimeNs };
   } catch (error) {
     return fail(error);
   } finally {

@@ -13,8 +13,8 @@ import type { Task, TaskResult } from './tasks.js';
 const BATCH_FILES = 256;
 const BATCH_BYTES = 4 << 20;
 
-// The first files of a run are copied on the main thread: starting the workers costs ~0.15 s of CPU
-// each (loading the modules and compiling xxhash's wasm), more than copying a few hundred small files
+// The first files of a run are copied on the main thread: starting the workers costs ~0.08-0.15 s of
+// CPU each (a V8 isolate and its modules), more than copying a few hundred small files
 // here. A run that copies more starts the workers once this budget is spent.
 const INLINE_FILES = 1000;
 const INLINE_BYTES = 32 << 20;

@@ -38,6 +38,13 @@ export interface Hlfs {
    */
   copySmall(src: Buffer, dst: Buffer, stem: Buffer, buffer: Buffer, nums: Float64Array, times: BigInt64Array, out: Int32Array): number;
   scandirBatchAsync(dirs: (Buffer | null)[]): Promise<(ScanSide | null)[]>;
+  /** XXH64 (seed 0) of data[offset, offset + length), as 16 lowercase hex digits. */
+  xxh64Hex(data: Uint8Array, offset: number, length: number): string;
+  /** Bytes of a streaming XXH64 state: a Buffer of this size for the three calls below. */
+  readonly xxh64StateBytes: number;
+  xxh64Reset(state: Buffer): void;
+  xxh64Update(state: Buffer, data: Uint8Array, offset: number, length: number): void;
+  xxh64DigestHex(state: Buffer): string;
 }
 
 // dist/src/native/hlfs.js -> <repo>/build/Release/hlfs.node (also right for src/native/ under tsx).

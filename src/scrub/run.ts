@@ -80,7 +80,7 @@ const FLUSH_BYTES = 256 * 1024 * 1024;
 // 30 % less CPU, the 200,000-file tree 7.3-8.3 s with 35 % less CPU than every-file.
 const WORKER_MIN_FILE_BYTES = 16 << 10;
 const WORKER_QUEUE_BYTES = 32 << 20;
-// Starting the worker costs ~0.15 s of CPU (modules, wasm): by default only runs that read at least
+// Starting the worker costs ~0.1 s of CPU (a V8 isolate and its modules): by default only runs that read at least
 // this much use it (a nightly 1 % scrub of a small tree, or a test's, stays on one thread).
 const WORKER_MIN_RUN_BYTES = 64 << 20;
 // While the worker has work, this thread yields this often (ms) so its results are taken and its
