@@ -101,7 +101,12 @@ export function acquireDiskLock(options: LockOptions): DiskLock {
   const now = options.now ?? Date.now;
   const hostname = options.hostname ?? os.hostname();
   const pid = options.pid ?? process.pid;
-  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  try {
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new FatalError(`cannot create ${path.dirname(file)} for the lock: ${unwritable(code) ?? (error as Error).message}. Nothing was changed.`, 'fatal');
+  }
   for (let attempt = 0; attempt < 5; attempt++) {
     const info: LockInfo = { pid, hostname, startedAtMs: now(), ...(options.command ? { command: options.command } : {}) };
     const created = tryCreate(file, info);
@@ -130,6 +135,24 @@ export function acquireDiskLock(options: LockOptions): DiskLock {
   throw new FatalError(`could not take the lock ${file}: other runs keep taking it. Try again later.`, 'busy');
 }
 
+/**
+ * For the commands that write into an existing mirror from the command line (mirror, scrub, verify,
+ * manifest rebuild): runs fn holding the lock of the mirror root `root`, the lock the nightly backup
+ * takes on its disk, so a manual run and the timer's never interleave in one manifest. A root with no
+ * .home-lab/ yet is not a mirror (or a mistyped path): fn runs without a lock, and nothing is created
+ * here. A dry run writes nothing and takes no lock either.
+ */
+export async function withMirrorLock<T>(root: string, options: Omit<LockOptions, 'diskRoot'> & { dryRun?: boolean }, fn: () => Promise<T> | T): Promise<T> {
+  let isMirror = false;
+  try {
+    isMirror = !options.dryRun && fs.statSync(path.join(root, path.dirname(LOCK_FILE))).isDirectory();
+  } catch {
+    // not there: not a mirror yet
+  }
+  if (!isMirror) return fn();
+  return withDiskLock({ ...options, diskRoot: root }, fn);
+}
+
 /** Runs fn holding the disk's lock; the lock is released whatever happens. */
 export async function withDiskLock<T>(options: LockOptions, fn: (lock: DiskLock) => Promise<T> | T): Promise<T> {
   const lock = acquireDiskLock(options);
@@ -146,8 +169,9 @@ function tryCreate(file: string, info: LockInfo): bigint | null {
   try {
     fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o644);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return null;
-    throw new FatalError(`cannot create the lock ${file}: ${(error as Error).message}. Is the disk mounted read-only?`, 'fatal');
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return null;
+    throw new FatalError(`cannot create the lock ${file}: ${unwritable(code) ?? (error as Error).message}. Nothing was changed.`, 'fatal');
   }
   try {
     fs.writeSync(fd, JSON.stringify(info) + '\n');
@@ -165,6 +189,13 @@ function tryCreate(file: string, info: LockInfo): bigint | null {
   } finally {
     if (fd >= 0) fs.closeSync(fd);
   }
+}
+
+/** The fix for a disk this run cannot write, by error code (null: another error). */
+function unwritable(code: string | undefined): string | null {
+  if (code === 'EROFS') return 'the disk is mounted read-only (EROFS); remount it read-write (`mount -o remount,rw` on its mount point)';
+  if (code === 'EACCES' || code === 'EPERM') return `this user cannot write there (${code}); run as the user that owns it (the nightly backup runs as root)`;
+  return null;
 }
 
 type Found = { kind: 'missing' } | { kind: 'file'; info: LockInfo | null; ino: bigint; mtimeMs: number };

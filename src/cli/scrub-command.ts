@@ -7,6 +7,7 @@ import { createProgress } from './progress.js';
 import { FatalError } from '../errors.js';
 import { ManifestError } from '../manifest/store.js';
 import { runScrub, type ScrubOptions } from '../scrub/run.js';
+import { withMirrorLock } from '../backup/lock.js';
 import { outcomeOf, reportJson, summaryLines } from '../scrub/report.js';
 
 export interface CommonFlags {
@@ -33,7 +34,8 @@ export async function runScrubCommand(cli: Cli, target: string, flags: CommonFla
   const progress = createProgress({ tty: cli.isTTY, label: options.mode, logger, enabled: flags.progress && !flags.json });
   let report;
   try {
-    report = await runScrub({
+    // scrub and verify stamp every row they read, and repair: never at the same time as a backup.
+    report = await withMirrorLock(target, { logger, command: options.mode }, () => runScrub({
       ...options,
       target,
       sources: flags.source === undefined ? [] : [{ root: flags.source, prefix: '' }],
@@ -42,7 +44,7 @@ export async function runScrubCommand(cli: Cli, target: string, flags: CommonFla
         else if (e.kind === 'notice') logger.warn(e.message);
         else if (e.kind === 'walk') logger.debug('looking for files the manifest does not know');
       },
-    });
+    }));
   } catch (error) {
     if (error instanceof ManifestError) throw new FatalError(error.message, 'fatal');
     throw error;

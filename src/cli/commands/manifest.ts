@@ -10,6 +10,7 @@ import { displayPath } from '../../engine/bytes.js';
 import { ManifestError, ManifestStore } from '../../manifest/store.js';
 import { exportChecksums, type ExportResult } from '../../manifest/export.js';
 import { rebuildManifest, type RebuildResult } from '../../manifest/rebuild.js';
+import { withMirrorLock } from '../../backup/lock.js';
 import { formatBytes } from '../progress.js';
 
 const PLAIN_INTERVAL_MS = 10_000;
@@ -97,7 +98,7 @@ export function register(program: Command, cli: Cli): void {
     .action(async (target: string, flags: { force: boolean; json: boolean }) => {
       const logger = cli.logger();
       let last = Date.now();
-      const result: RebuildResult = await rebuildManifest({
+      const result: RebuildResult = await withMirrorLock(target, { logger, command: 'manifest rebuild' }, () => rebuildManifest({
         target,
         force: flags.force,
         onEvent: (e) => {
@@ -108,7 +109,7 @@ export function register(program: Command, cli: Cli): void {
             logger.info(`rebuild: ${e.files} files hashed (${formatBytes(e.bytes)})`);
           }
         },
-      });
+      }));
       if (flags.json) {
         cli.out(JSON.stringify({ ...result, failed: result.failed.map((f) => ({ path: displayPath(f.path), error: f.error })) }));
       } else {

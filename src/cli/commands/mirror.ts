@@ -9,6 +9,7 @@ import { displayPath } from '../../engine/bytes.js';
 import type { MirrorEvent, MirrorResult, DeletionLimits, ItemAction } from '../../engine/types.js';
 import { createProgress, formatBytes } from '../progress.js';
 import { parseCount, parsePercent } from '../parse.js';
+import { withMirrorLock } from '../../backup/lock.js';
 
 interface MirrorFlags {
   exclude: string[];
@@ -80,10 +81,11 @@ export function register(program: Command, cli: Cli): void {
       };
       let result: MirrorResult;
       try {
-        result = await mirror({
+        // DST/.home-lab/ holds the manifest: the same lock as a backup's, when DST is a mirror already.
+        result = await withMirrorLock(dst, { logger, command: 'mirror', dryRun: flags.dryRun }, () => mirror({
           src, dst, excludes, checksum: flags.checksum, dryRun: flags.dryRun, jobs: flags.jobs, delete: flags.delete,
           deletionLimits: limits, trashDir: flags.trash ?? null, onEvent,
-        });
+        }));
       } finally {
         progress.stop();
       }
