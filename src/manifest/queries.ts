@@ -62,6 +62,7 @@ function prepare(db: Database.Database) {
     ).raw(true),
     future: db.prepare('UPDATE files SET verified_at = NULL WHERE verified_at > ?'),
     setVerified: db.prepare('UPDATE files SET verified_at = ?, verify_status = ? WHERE dir = ? AND name = ?'),
+    setVerifiedRange: db.prepare("UPDATE files SET verified_at = ?, verify_status = 'ok' WHERE (dir, name) >= (?, ?) AND (dir, name) <= (?, ?)"),
   };
 }
 
@@ -171,6 +172,11 @@ export function recordRepair(
 ): void {
   store.upsert({ ...row, hashedAtMs: atMs });
   store.setVerified(row.path, atMs, 'repaired');
+}
+
+/** Stamps every row from `first` to `last` (keys, inclusive, in (dir, name) order) verified ok; returns the rows changed. */
+export function setVerifiedRange(store: ManifestStore, first: { dir: Buffer; name: Buffer }, last: { dir: Buffer; name: Buffer }, atMs: number): number {
+  return stmts(store).setVerifiedRange.run(atMs, first.dir, first.name, last.dir, last.name).changes;
 }
 
 /** Records a verification by the row's exact key (a malformed row's path may not split back to it). */

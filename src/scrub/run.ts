@@ -11,13 +11,12 @@ import {
   pageByPath,
   pageOldestFirst,
   plannedBytes,
-  recordRepair,
   resetFutureVerifications,
-  setVerifiedByKey,
   type KeyedRow,
   type PageCursor,
 } from '../manifest/queries.js';
 import { walkTree } from '../manifest/tree.js';
+import { Ledger, type LedgerPage } from './ledger.js';
 import { ioBuffer } from '../engine/hash.js';
 import { RootedTree, unsafeKeyReason } from './safe-path.js';
 import { CopyPool } from '../engine/pool.js';
@@ -88,12 +87,6 @@ const WORKER_MIN_RUN_BYTES = 64 << 20;
 // whatever the batch size), so batches are big: ~16 MiB, several ms of hashing.
 const YIELD_MS = 2;
 const WORKER_BATCH_BYTES = 16 << 20;
-
-interface PendingWrite {
-  row: KeyedRow;
-  status: 'ok' | 'corrupt' | 'missing' | 'source-rot' | 'repaired';
-  repaired?: { sizeBytes: number; mtimeNs: bigint; hash: string };
-}
 
 function isCorruption(error: unknown): boolean {
   const code = (error as { code?: unknown }).code;
@@ -179,29 +172,21 @@ async function check(store: ManifestStore, o: ScrubOptions, pool: CopyPool | nul
   };
 
   let workerQueuedBytes = 0;
-  let pending: PendingWrite[] = [];
+  const ledger = new Ledger(store, o.mode === 'verify');
   let pendingBytes = 0;
-  const flush = () => {
-    if (pending.length === 0) return;
+  const flush = (partial = false) => {
     // Stamps never go below the run's start: selection reads rows verified before it.
-    const at = Math.max(now(), startedAtMs);
-    const batch = pending;
-    store.transaction(() => {
-      for (const w of batch) {
-        if (w.repaired) recordRepair(store, { path: w.row.path, ...w.repaired }, at);
-        else setVerifiedByKey(store, w.row, at, w.status);
-      }
-    });
-    pending = [];
+    ledger.flush(Math.max(now(), startedAtMs), partial);
     pendingBytes = 0;
   };
 
-  const checkRow = (row: KeyedRow) => {
+  const checkRow = (row: KeyedRow, page: LedgerPage) => {
+    page.rows.push(row);
     const malformed = unsafeKeyReason(row.dir, row.name);
     if (malformed !== null) {
       counts.unsafe++;
       found({ kind: 'unsafe', path: row.path, detail: `unsafe path in the manifest: ${malformed}; not read` });
-      return pending.push({ row, status: 'corrupt' });
+      return ledger.record(page, row, { status: 'corrupt' });
     }
     if (worker !== null && row.sizeBytes >= WORKER_MIN_FILE_BYTES && workerQueuedBytes < WORKER_QUEUE_BYTES) {
       const where = locateBackup(target, row);
@@ -209,16 +194,16 @@ async function check(store: ManifestStore, o: ScrubOptions, pool: CopyPool | nul
         workerQueuedBytes += row.sizeBytes;
         worker.submit({ kind: 'read', path: where.full }, row.sizeBytes, (h) => {
           workerQueuedBytes -= row.sizeBytes;
-          checked(row, classifyBackup(row, h, where.full));
+          checked(row, page, classifyBackup(row, h, where.full));
         });
         return;
       }
     }
-    checked(row, checkBackup(target, row, buffer));
+    checked(row, page, checkBackup(target, row, buffer));
   };
 
   /** The rest of a row's check, once its backup copy was read (here or on the worker). */
-  const checked = (row: KeyedRow, backup: BackupCheck) => {
+  const checked = (row: KeyedRow, page: LedgerPage, backup: BackupCheck) => {
     bytesDone += backup.bytesRead;
     pendingBytes += backup.bytesRead;
     let source: SourceState = { kind: 'none' };
@@ -236,23 +221,23 @@ async function check(store: ManifestStore, o: ScrubOptions, pool: CopyPool | nul
       if (r.ok) {
         counts.repaired++;
         found({ kind: 'repaired', path: row.path, detail: `${d.was}; repaired from the source` });
-        return pending.push({ row, status: 'repaired', repaired: { sizeBytes: r.sizeBytes, mtimeNs: r.mtimeNs, hash: r.hash } });
+        return ledger.record(page, row, { status: 'repaired', repaired: { sizeBytes: r.sizeBytes, mtimeNs: r.mtimeNs, hash: r.hash } });
       }
       const kind = backup.state.kind === 'missing' ? 'missing' : 'corrupt';
       counts[kind]++;
       found({ kind, path: row.path, detail: `${d.was}; ${r.error}` });
-      return pending.push({ row, status: kind });
+      return ledger.record(page, row, { status: kind });
     }
     if (d.action === 'repair') throw new Error('bug: repair decided without a good source');
     if (d.status === 'ok') {
       counts.ok++;
-      return pending.push({ row, status: 'ok' });
+      return ledger.record(page, row, { status: 'ok' });
     }
     if (d.finding === 'unsafe') counts.unsafe++;
     else if (d.finding === 'source-rot') counts.sourceRot++;
     else counts[d.finding]++;
     found({ kind: d.finding, path: row.path, detail: d.detail });
-    return pending.push({ row, status: d.status });
+    return ledger.record(page, row, { status: d.status });
   };
 
   let stoppedBy: ScrubReport['stoppedBy'] = 'end';
@@ -266,15 +251,17 @@ async function check(store: ManifestStore, o: ScrubOptions, pool: CopyPool | nul
     }
     const page = o.mode === 'scrub' ? pageOldestFirst(store, startedAtMs, cursor, limit) : pageByPath(store, cursor, limit);
     if (page.length === 0) break;
+    const book = ledger.openPage();
     for (const row of page) {
       const stop = stopBefore(budget, { filesDone, bytesDone: bytesDone + workerQueuedBytes, elapsedMs: elapsed() - t0 }, row.sizeBytes);
       if (stop !== null) {
         stoppedBy = stop;
+        book.closed = true;
         break outer;
       }
-      checkRow(row);
+      checkRow(row, book);
       filesDone++;
-      if (pendingBytes >= FLUSH_BYTES) flush();
+      if (pendingBytes >= FLUSH_BYTES) flush(true);
       emit({ kind: 'progress', filesDone, filesPlanned: planned, bytesDone, bytesPlanned });
       if (worker?.busy === true && elapsed() - lastYieldMs >= YIELD_MS) {
         // Hand over a part-filled batch only when the worker has run out.
@@ -283,6 +270,7 @@ async function check(store: ManifestStore, o: ScrubOptions, pool: CopyPool | nul
         lastYieldMs = elapsed();
       }
     }
+    book.closed = true;
     worker?.flush();
     flush();
     cursor = cursorOf(page[page.length - 1] as KeyedRow);
