@@ -16,7 +16,6 @@ const tasks: Task[] = [
   { kind: 'copy', job: { src: odd, dst: Buffer.concat([odd, odd]), sizeBytes: 0, mtimeNs: 0n, atimeNs: 0n, mode: 0o100600, uid: 0, gid: 0, chown: false } },
   { kind: 'checksum', job: { src: Buffer.from('/s/b'), dst: Buffer.from('/d/b'), sizeBytes: 12, mtimeNs: 5n, atimeNs: 6n, mode: 0o100644, uid: 1, gid: 2, chown: false, umask: 0 } },
   { kind: 'hash', path: odd, sizeBytes: 77, mtimeNs: 1_600_000_000_000_000_001n },
-  { kind: 'read', path: Buffer.alloc(0) },
 ];
 
 function plain(t: Task[]): unknown {

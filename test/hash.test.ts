@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { createHasher, hashBytes, hashFileSync, ioBuffer, IO_CHUNK_BYTES } from '../src/engine/hash.js';
+import { createHasher, hashBytes, hashFileSync, hashFilesAsync, ioBuffer, IO_CHUNK_BYTES } from '../src/engine/hash.js';
 import { tempDir } from './helpers/tmp.js';
 
 for (const sizeBytes of [0, 1, IO_CHUNK_BYTES - 1, IO_CHUNK_BYTES, IO_CHUNK_BYTES * 3 + 5]) {
@@ -64,4 +64,29 @@ test('a fifo is refused at once (never blocks), a symlink is not followed, a mis
   assert.equal(!link.ok && link.code, 'ELOOP');
   const missing = hashFileSync(Buffer.from(path.join(dir, 'nope')), ioBuffer());
   assert.deepEqual(missing, { ok: false, code: 'ENOENT', error: 'ENOENT (open)' });
+});
+
+test('hashFilesAsync: the same hashes and sizes as hashFileSync, and the same refusals, in one job', async (t) => {
+  const dir = tempDir(t);
+  const file = (name: string, size: number) => {
+    const data = Buffer.alloc(size);
+    for (let i = 0; i < size; i++) data[i] = (i * 13 + size) & 0xff;
+    fs.writeFileSync(path.join(dir, name), data);
+    return Buffer.from(path.join(dir, name));
+  };
+  const files = [file('empty', 0), file('small', 100), file('chunk', IO_CHUNK_BYTES), file('big', IO_CHUNK_BYTES * 5 + 7), file('odd \n name', 3)];
+  execFileSync('mkfifo', [path.join(dir, 'fifo')]);
+  fs.symlinkSync('small', path.join(dir, 'link'));
+  const bad = ['fifo', 'link', 'nope', '.'].map((n) => Buffer.from(path.join(dir, n)));
+  const got = await hashFilesAsync([...files, ...bad]);
+  assert.deepEqual(
+    got.slice(0, files.length),
+    files.map((f) => {
+      const r = hashFileSync(f, ioBuffer());
+      return r.ok && { ok: true, hash: r.hash, sizeBytes: r.sizeBytes };
+    }),
+  );
+  assert.deepEqual(got.slice(files.length).map((r) => !r.ok && r.code), ['ENOTREG', 'ELOOP', 'ENOENT', 'ENOTREG']);
+  assert.deepEqual(await hashFilesAsync([]), []);
+  await assert.rejects(hashFilesAsync([Buffer.from('a\0b')]), /NUL/);
 });

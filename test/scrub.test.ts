@@ -135,7 +135,7 @@ test('selection takes never-verified rows first, then the oldest, and records pe
 });
 
 test('a killed scrub keeps the batches it recorded', async (t) => {
-  for (const workers of [false, true]) {
+  for (const offThread of [false, true]) {
     const spec = files(30);
     const { backup } = fixture(t, spec);
     const c = clock();
@@ -143,7 +143,7 @@ test('a killed scrub keeps the batches it recorded', async (t) => {
       scrub(backup, c.now, {
         percent: pct('100'),
         pageRows: 8,
-        workers,
+        offThread,
         onEvent: (e) => {
           if (e.kind === 'progress' && e.filesDone === 20) throw new Error('killed');
         },
@@ -151,9 +151,9 @@ test('a killed scrub keeps the batches it recorded', async (t) => {
       /killed/,
     );
     const verified = rowsOf(backup).filter((r) => r.verifiedAtMs !== null);
-    if (workers) {
-      // Outcomes still on their way back from the worker at the kill are lost (checked again next
-      // time); what was recorded is whole.
+    if (offThread) {
+      // Outcomes still on their way back from libuv's threads at the kill are lost (checked again
+      // next time); what was recorded is whole.
       assert.ok(verified.length <= 16, `${verified.length} recorded`);
     } else {
       assert.equal(verified.length, 16, 'two whole pages of 8 committed; the third was rolled back');
@@ -161,7 +161,7 @@ test('a killed scrub keeps the batches it recorded', async (t) => {
     assert.ok(verified.every((r) => r.verifyStatus === 'ok'));
     // The next night starts with the rows never verified, and gets them all.
     c.advance(DAY);
-    const next = await scrub(backup, c.now, { percent: pct('100'), workers });
+    const next = await scrub(backup, c.now, { percent: pct('100'), offThread });
     assert.equal(next.filesChecked, 30);
     const all = rowsOf(backup);
     const fresh = all.filter((r) => r.verifiedAtMs === T0 + DAY).length;
@@ -342,9 +342,9 @@ test('an empty manifest: nothing to check, exit ok, full coverage', async (t) =>
   assert.equal(r.coverage.shareVerifiedInWindow, 1);
 });
 
-test('files hashed on the worker thread give the same findings as hashing them here', async (t) => {
+test('files hashed off this thread give the same findings as hashing them here', async (t) => {
   // Big and small files, with a flipped byte, a truncation, a missing file and a source to repair
-  // from; with workers, files go to the worker until 32 MiB wait for it (src/scrub/run.ts).
+  // from; off this thread, each page's files are hashed in one native job (src/scrub/run.ts).
   const big = (n: number, seed: number) => Buffer.from(Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff));
   const spec: FileSpec[] = [
     ['a/big-ok.bin', big(3 << 20, 1)],
@@ -356,20 +356,20 @@ test('files hashed on the worker thread give the same findings as hashing them h
     ['b/big-late.bin', big(900_000, 7)],
   ];
   const results = [];
-  for (const workers of [true, false]) {
+  for (const offThread of [true, false]) {
     const { backup, source } = fixture(t, spec);
     flipByte(path.join(backup, 'a/big-flipped.bin'), 123_456);
     flipByte(path.join(backup, 'b/small-flipped.txt'), 10);
     fs.truncateSync(path.join(backup, 'a/big-truncated.bin'), 1000);
     fs.rmSync(path.join(backup, 'a/big-missing.bin'));
-    const r = await runScrub({ target: backup, mode: 'verify', now: clock().now, elapsedMs: () => 0, workers });
+    const r = await runScrub({ target: backup, mode: 'verify', now: clock().now, elapsedMs: () => 0, offThread });
     const found = r.findings.map((f) => `${f.kind} ${f.path.toString()}`).sort();
-    assert.deepEqual(found, ['corrupt a/big-flipped.bin', 'corrupt a/big-truncated.bin', 'corrupt b/small-flipped.txt', 'missing a/big-missing.bin'], `workers: ${workers}`);
+    assert.deepEqual(found, ['corrupt a/big-flipped.bin', 'corrupt a/big-truncated.bin', 'corrupt b/small-flipped.txt', 'missing a/big-missing.bin'], `offThread: ${offThread}`);
     assert.equal(r.filesChecked, 7);
     assert.equal(r.bytesChecked, (3 << 20) + 1000 + 5000 + 900_000 + 200_000 + 1000);
-    const repaired = await runScrub({ target: backup, mode: 'verify', now: clock(T0 + DAY).now, elapsedMs: () => 0, workers, sources: [{ root: source, prefix: '' }] });
-    assert.equal(repaired.counts.repaired, 4, `workers: ${workers}`);
-    const again = await runScrub({ target: backup, mode: 'verify', now: clock(T0 + 2 * DAY).now, elapsedMs: () => 0, workers });
+    const repaired = await runScrub({ target: backup, mode: 'verify', now: clock(T0 + DAY).now, elapsedMs: () => 0, offThread, sources: [{ root: source, prefix: '' }] });
+    assert.equal(repaired.counts.repaired, 4, `offThread: ${offThread}`);
+    const again = await runScrub({ target: backup, mode: 'verify', now: clock(T0 + 2 * DAY).now, elapsedMs: () => 0, offThread });
     assert.equal(again.counts.ok, 7);
     assert.deepEqual(rowsOf(backup).map((x) => x.verifyStatus), Array(7).fill('ok'));
     results.push(found);

@@ -8,6 +8,7 @@ import { FatalError } from '../errors.js';
 import { ManifestError } from '../manifest/store.js';
 import { runScrub, type ScrubOptions } from '../scrub/run.js';
 import { withMirrorLock } from '../backup/lock.js';
+import { relaxHeapFlags } from '../engine/heap-flags.js';
 import { outcomeOf, reportJson, summaryLines } from '../scrub/report.js';
 
 export interface CommonFlags {
@@ -30,6 +31,7 @@ function requireDirectory(dir: string, what: string): void {
 export async function runScrubCommand(cli: Cli, target: string, flags: CommonFlags, options: Omit<ScrubOptions, 'target' | 'sources' | 'onEvent'>): Promise<void> {
   const logger = cli.logger({ verbose: flags.verbose });
   requireDirectory(target, 'TARGET');
+  relaxHeapFlags();
   if (flags.source !== undefined) requireDirectory(flags.source, 'the source');
   const progress = createProgress({ tty: cli.isTTY, label: options.mode, logger, enabled: flags.progress && !flags.json });
   let report;

@@ -6,7 +6,7 @@
 import type { CopyJob } from './copy-file.js';
 import type { Task, TaskResult } from './tasks.js';
 
-const KINDS = ['copy', 'checksum', 'hash', 'read'] as const;
+const KINDS = ['copy', 'checksum', 'hash'] as const;
 // Per task: kind, sizeBytes, mode, uid, gid, flags, umask, length of path A, length of path B.
 // native/hlfs.c's copyBatch reads this layout too: keep the two in step.
 const NUMS = 9;
@@ -120,8 +120,6 @@ export function decodeTasks({ count, buffer }: EncodedTasks): Task[] {
       tasks.push({ kind, job });
     } else if (kind === 'hash') {
       tasks.push({ kind, path: a, sizeBytes: nums[n + 1] as number, mtimeNs: bigs[g] as bigint });
-    } else if (kind === 'read') {
-      tasks.push({ kind, path: a });
     } else {
       throw new Error(`batch-codec: unknown task kind ${String(nums[n])}`);
     }

@@ -20,10 +20,6 @@ export function runTask(task: Task, buffer: Buffer): TaskResult {
       }
       return { ok: true, hash: r.hash, sizeBytes: r.sizeBytes, mtimeNs: r.mtimeNs, copied: false };
     }
-    case 'read': {
-      const r = hashFileSync(task.path, buffer);
-      return r.ok ? { ...r, copied: false } : r;
-    }
     case 'checksum': {
       const job = task.job;
       const s = hashFileSync(job.src, buffer);

@@ -6,8 +6,6 @@ export type Task =
   | { kind: 'copy'; job: CopyJob }
   /** Hash a DST file the quick check found unchanged but whose manifest row is missing or stale. */
   | { kind: 'hash'; path: Buffer; sizeBytes: number; mtimeNs: bigint }
-  /** Hash a file as it is (scrub/verify compare size and hash themselves). */
-  | { kind: 'read'; path: Buffer }
   /** rsync -c: hash both sides; copy when they differ. */
   | { kind: 'checksum'; job: CopyJob };
 

@@ -45,6 +45,12 @@ export interface Hlfs {
   xxh64Reset(state: Buffer): void;
   xxh64Update(state: Buffer, data: Uint8Array, offset: number, length: number): void;
   xxh64DigestHex(state: Buffer): string;
+  /**
+   * Hashes `count` files (paths NUL-terminated one after another) in one job on libuv's pool, never
+   * following a symlink or blocking on a fifo: 2 float64 per file, [0, bytes] or [errno, 0] (-1: not
+   * a regular file), and 16 hex digits per file.
+   */
+  hashFilesAsync(paths: Buffer, count: number): Promise<[results: ArrayBuffer, hex: Buffer]>;
 }
 
 // dist/src/native/hlfs.js -> <repo>/build/Release/hlfs.node (also right for src/native/ under tsx).

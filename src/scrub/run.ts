@@ -17,9 +17,8 @@ import {
 } from '../manifest/queries.js';
 import { walkTree } from '../manifest/tree.js';
 import { Ledger, type LedgerPage } from './ledger.js';
-import { ioBuffer } from '../engine/hash.js';
+import { hashFilesAsync, ioBuffer } from '../engine/hash.js';
 import { RootedTree, unsafeKeyReason } from './safe-path.js';
-import { CopyPool } from '../engine/pool.js';
 import { checkBackup, checkSource, classifyBackup, decide, locateBackup, repair, type BackupCheck, type SourceState } from './verify.js';
 import { sampleSize, stopBefore, type Budget, type Percent } from './select.js';
 import { coverageFrom, coverageSinceMs, emptyCounts, type Finding, type ScrubReport } from './report.js';
@@ -61,8 +60,8 @@ export interface ScrubOptions {
   chown?: boolean;
   /** Rows read per page and recorded per transaction at most. */
   pageRows?: number;
-  /** Hash on a worker thread too: true, false, or (default) when the run reads 64 MiB or more. */
-  workers?: boolean;
+  /** Read and hash the backup's files on libuv's threads (default) or on this one (false). */
+  offThread?: boolean;
   /** Findings kept for the report; the rest are counted. */
   maxFindings?: number;
 }
@@ -70,23 +69,13 @@ export interface ScrubOptions {
 const DEFAULT_PERCENT: Percent = { num: 1n, den: 1n };
 // A transaction also ends after this many bytes were read, so a page of big files is not lost whole.
 const FLUSH_BYTES = 256 * 1024 * 1024;
-// Files of WORKER_MIN_FILE_BYTES and up go to a worker thread (in batches) while this thread hashes
-// the rest and keeps the books (reading pages, recording outcomes). Past WORKER_QUEUE_BYTES waiting
-// for the worker, files are hashed here: both threads stay busy whatever the mix of sizes. Measured
-// on the bench trees (verify, 3 runs each): with files of 128 KiB and up eligible, mixed took
-// 1.76-1.84 s; with every file, 1.53-1.98 s, but tiny files cost more to hand over than to hash (the
-// 200,000-file tree: 13 s of CPU); from 16 KiB, mixed 1.65-1.80 s, the 50,000-file tree as fast with
-// 30 % less CPU, the 200,000-file tree 7.3-8.3 s with 35 % less CPU than every-file.
-const WORKER_MIN_FILE_BYTES = 16 << 10;
-const WORKER_QUEUE_BYTES = 32 << 20;
-// Starting the worker costs ~0.1 s of CPU (a V8 isolate and its modules): by default only runs that read at least
-// this much use it (a nightly 1 % scrub of a small tree, or a test's, stays on one thread).
-const WORKER_MIN_RUN_BYTES = 64 << 20;
-// While the worker has work, this thread yields this often (ms) so its results are taken and its
-// queue refilled. A hand-over to the worker costs ~0.2 ms of CPU here (measured: a piscina round trip,
-// whatever the batch size), so batches are big: ~16 MiB, several ms of hashing.
-const YIELD_MS = 2;
-const WORKER_BATCH_BYTES = 16 << 20;
+// Off this thread, the backup files of a page go to libuv's pool in one native job (hashFilesAsync)
+// while this thread reads the next pages and keeps the books; up to HASH_JOBS pages are in flight (2
+// cores: two jobs hash while this thread works; 2 and 4 were no faster). Measured (verify, bench
+// trees, 2-3 runs each, with relaxHeapFlags) against a piscina worker that took files of 16 KiB and
+// up while this thread hashed the rest: 200,000 files 5.6-7.3 s -> 5.3-5.5 s, 50,000 files
+// 2.2-2.3 s -> 1.7-1.8 s, the 2 GiB mixed tree 1.45-1.72 s -> 1.0-1.2 s; and no isolate to start.
+const HASH_JOBS = 3;
 
 function isCorruption(error: unknown): boolean {
   const code = (error as { code?: unknown }).code;
@@ -124,16 +113,6 @@ function sourceFor(sources: { tree: RootedTree; prefix: Buffer }[], path: Buffer
 }
 
 async function run(store: ManifestStore, o: ScrubOptions): Promise<ScrubReport> {
-  // The worker thread starts on the first file handed to it.
-  const pool = o.workers === false ? null : new CopyPool(1, WORKER_BATCH_BYTES, false);
-  try {
-    return await check(store, o, pool);
-  } finally {
-    await pool?.close();
-  }
-}
-
-async function check(store: ManifestStore, o: ScrubOptions, pool: CopyPool | null): Promise<ScrubReport> {
   const now = o.now ?? Date.now;
   const elapsed = o.elapsedMs ?? (() => performance.now());
   const emit = o.onEvent ?? (() => {});
@@ -151,7 +130,7 @@ async function check(store: ManifestStore, o: ScrubOptions, pool: CopyPool | nul
   const rowsInManifest = total.files;
   const planned = o.mode === 'verify' ? rowsInManifest : sampleSize(rowsInManifest, o.percent ?? DEFAULT_PERCENT);
   const bytesPlanned = o.mode === 'verify' ? total.bytes : plannedBytes(store, startedAtMs, planned);
-  const worker = o.workers === true || bytesPlanned >= WORKER_MIN_RUN_BYTES ? pool : null;
+  const offThread = o.offThread !== false;
   const budget: Budget = {
     maxFiles: planned,
     maxBytes: o.mode === 'scrub' ? (o.maxBytes ?? null) : null,
@@ -171,7 +150,8 @@ async function check(store: ManifestStore, o: ScrubOptions, pool: CopyPool | nul
     emit({ kind: 'finding', finding });
   };
 
-  let workerQueuedBytes = 0;
+  // Bytes of the files in hash jobs not back yet: the byte budget counts them as read.
+  let queuedBytes = 0;
   const ledger = new Ledger(store, o.mode === 'verify');
   let pendingBytes = 0;
   const flush = (partial = false) => {
@@ -188,18 +168,29 @@ async function check(store: ManifestStore, o: ScrubOptions, pool: CopyPool | nul
       found({ kind: 'unsafe', path: row.path, detail: `unsafe path in the manifest: ${malformed}; not read` });
       return ledger.record(page, row, { status: 'corrupt' });
     }
-    if (worker !== null && row.sizeBytes >= WORKER_MIN_FILE_BYTES && workerQueuedBytes < WORKER_QUEUE_BYTES) {
-      const where = locateBackup(target, row);
-      if (where.ok) {
-        workerQueuedBytes += row.sizeBytes;
-        worker.submit({ kind: 'read', path: where.full }, row.sizeBytes, (h) => {
-          workerQueuedBytes -= row.sizeBytes;
-          checked(row, page, classifyBackup(row, h, where.full));
-        });
-        return;
-      }
-    }
-    checked(row, page, checkBackup(target, row, buffer));
+    if (!offThread) return checked(row, page, checkBackup(target, row, buffer));
+    const where = locateBackup(target, row);
+    if (!where.ok) return checked(row, page, where.check);
+    queuedBytes += row.sizeBytes;
+    batch.push({ row, page, full: where.full });
+  };
+
+  // The files of the current page waiting for their hash job, and the jobs in flight (oldest first).
+  let batch: { row: KeyedRow; page: LedgerPage; full: Buffer }[] = [];
+  const jobs: Promise<void>[] = [];
+  const dispatch = () => {
+    if (batch.length === 0) return;
+    const files = batch;
+    batch = [];
+    const job = hashFilesAsync(files.map((f) => f.full)).then((outcomes) => {
+      jobs.splice(jobs.indexOf(job), 1);
+      outcomes.forEach((h, i) => {
+        const { row, page, full } = files[i] as (typeof files)[number];
+        queuedBytes -= row.sizeBytes;
+        checked(row, page, classifyBackup(row, h, full));
+      });
+    });
+    jobs.push(job);
   };
 
   /** The rest of a row's check, once its backup copy was read (here or on the worker). */
@@ -241,43 +232,46 @@ async function check(store: ManifestStore, o: ScrubOptions, pool: CopyPool | nul
   };
 
   let stoppedBy: ScrubReport['stoppedBy'] = 'end';
-  let lastYieldMs = elapsed();
   let cursor: PageCursor | null = null;
-  outer: for (;;) {
-    const limit = o.mode === 'scrub' ? Math.min(pageRows, planned - filesDone) : pageRows;
-    if (limit <= 0) {
-      if (planned > 0) stoppedBy = 'count';
-      break;
-    }
-    const page = o.mode === 'scrub' ? pageOldestFirst(store, startedAtMs, cursor, limit) : pageByPath(store, cursor, limit);
-    if (page.length === 0) break;
-    const book = ledger.openPage();
-    for (const row of page) {
-      const stop = stopBefore(budget, { filesDone, bytesDone: bytesDone + workerQueuedBytes, elapsedMs: elapsed() - t0 }, row.sizeBytes);
-      if (stop !== null) {
-        stoppedBy = stop;
-        book.closed = true;
-        break outer;
+  try {
+    outer: for (;;) {
+      const limit = o.mode === 'scrub' ? Math.min(pageRows, planned - filesDone) : pageRows;
+      if (limit <= 0) {
+        if (planned > 0) stoppedBy = 'count';
+        break;
       }
-      checkRow(row, book);
-      filesDone++;
-      if (pendingBytes >= FLUSH_BYTES) flush(true);
-      emit({ kind: 'progress', filesDone, filesPlanned: planned, bytesDone, bytesPlanned });
-      if (worker?.busy === true && elapsed() - lastYieldMs >= YIELD_MS) {
-        // Hand over a part-filled batch only when the worker has run out.
-        if (worker.batchesInFlight === 0) worker.flush();
-        await new Promise((resolve) => setImmediate(resolve));
-        lastYieldMs = elapsed();
+      const page = o.mode === 'scrub' ? pageOldestFirst(store, startedAtMs, cursor, limit) : pageByPath(store, cursor, limit);
+      if (page.length === 0) break;
+      const book = ledger.openPage();
+      for (const row of page) {
+        const stop = stopBefore(budget, { filesDone, bytesDone: bytesDone + queuedBytes, elapsedMs: elapsed() - t0 }, row.sizeBytes);
+        if (stop !== null) {
+          stoppedBy = stop;
+          book.closed = true;
+          break outer;
+        }
+        checkRow(row, book);
+        filesDone++;
+        if (pendingBytes >= FLUSH_BYTES) flush(true);
+        emit({ kind: 'progress', filesDone, filesPlanned: planned, bytesDone, bytesPlanned });
       }
+      book.closed = true;
+      dispatch();
+      // At most HASH_JOBS pages in flight: wait for the oldest (its results are recorded meanwhile).
+      while (jobs.length >= HASH_JOBS) await jobs[0];
+      flush();
+      cursor = cursorOf(page[page.length - 1] as KeyedRow);
+      // Let timers (progress bar) and signals run between pages.
+      await new Promise((resolve) => setImmediate(resolve));
     }
-    book.closed = true;
-    worker?.flush();
-    flush();
-    cursor = cursorOf(page[page.length - 1] as KeyedRow);
-    // Let timers (progress bar) and signals run between pages.
-    await new Promise((resolve) => setImmediate(resolve));
+    dispatch();
+    await Promise.all(jobs);
+  } catch (error) {
+    // Nothing of this run goes on after it ends: the jobs in flight finish first (their outcomes
+    // are not recorded; the next run checks those files again).
+    await Promise.allSettled(jobs);
+    throw error;
   }
-  await worker?.drain();
   flush();
   if (o.mode === 'scrub' && stoppedBy === 'end' && planned > 0 && filesDone >= planned) stoppedBy = 'count';
 
