@@ -25,13 +25,14 @@ export function isTempName(name: Buffer): boolean {
   return name.length >= TEMP.length && name.subarray(0, TEMP.length).equals(TEMP);
 }
 
-function typeOf(abs: Buffer, d: fs.Dirent<Buffer>): EntryType {
+/** The entry's type from readdir; its path is built only when the filesystem did not say. */
+function typeOf(absDir: Buffer, d: fs.Dirent<Buffer>): EntryType {
   if (d.isFile()) return 'file';
   if (d.isDirectory()) return 'dir';
   if (d.isSymbolicLink() || d.isFIFO() || d.isSocket() || d.isCharacterDevice() || d.isBlockDevice()) return 'other';
   // DT_UNKNOWN (some filesystems): ask lstat.
   try {
-    const st = fs.lstatSync(abs);
+    const st = fs.lstatSync(joinPath(absDir, d.name));
     return st.isFile() ? 'file' : st.isDirectory() ? 'dir' : 'other';
   } catch {
     return 'other';
@@ -65,7 +66,7 @@ export function* walkTree(root: string | Buffer): Generator<DirListing> {
     for (const d of dirents) {
       if (dir.length === 0 && d.name.equals(OWN_DIR)) continue;
       if (isTempName(d.name)) continue;
-      const type = typeOf(joinPath(abs, d.name), d);
+      const type = typeOf(abs, d);
       if (type === 'dir') subdirs.push(joinPath(dir, d.name));
       else entries.push({ name: d.name, type });
     }
