@@ -58,7 +58,7 @@ export interface ScrubOptions {
   onEvent?: (event: ScrubEvent) => void;
   /** chown repaired files to the source's owner (rsync -a does when root). Default: running as root. */
   chown?: boolean;
-  /** Rows read per page and recorded per transaction at most. */
+  /** Rows read per page; a page is recorded (in one transaction) once all its rows are checked. */
   pageRows?: number;
   /** Read and hash the backup's files on libuv's threads (default) or on this one (false). */
   offThread?: boolean;
