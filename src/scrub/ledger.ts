@@ -1,5 +1,5 @@
 // The verification stamps of one scrub or verify run, kept per page of the manifest and written once
-// a page is wholly checked (files read on the worker finish out of order).
+// a page is wholly checked (files hashed off the main thread finish out of order).
 //
 // verify reads the manifest in (dir, name) order, so the rows it checked of a page are a key range:
 // one UPDATE stamps the range as ok, then the rows with another outcome are written one by one.
