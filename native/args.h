@@ -1,4 +1,4 @@
-/* Argument helpers shared by the addon's C files (defined in hlfs.c). Each returns -1 after throwing. */
+/* Helpers shared by the addon's C files (defined in hlfs.c); the int ones return -1 after throwing. */
 #ifndef HLFS_ARGS_H
 #define HLFS_ARGS_H
 #include <node_api.h>
@@ -7,7 +7,13 @@
 int args_of(napi_env env, napi_callback_info info, size_t n, napi_value *argv, const char *name);
 /* A Buffer argument's bytes (not copied). */
 int buffer_arg(napi_env env, napi_value v, const char *what, void **data, size_t *len);
-/* Adds xxh64Hex, xxh64Reset, xxh64Update, xxh64DigestHex and xxh64StateBytes (native/xxh64.c). */
+/* Throws an Error with Node's code, errno and syscall; returns NULL. */
+napi_value throw_errno(napi_env env, int err, const char *syscall);
+/* A Buffer path as a malloc'ed NUL-terminated string (NULL after throwing: not a Buffer, or a NUL in it). */
+char *path_arg(napi_env env, napi_value v);
+/* A typed array of type `want` with at least `min` elements. */
+int typed_arg(napi_env env, napi_value v, napi_typedarray_type want, size_t min, void **data);
+/* Adds the XXH64 functions, hashFile and hashFilesAsync (native/xxh64.c). */
 void xxh64_define(napi_env env, napi_value exports);
 
 #endif

@@ -24,7 +24,7 @@
 
 #define NS_PER_S 1000000000LL
 
-static napi_value throw_errno(napi_env env, int err, const char *syscall) {
+napi_value throw_errno(napi_env env, int err, const char *syscall) {
   const char *code = uv_err_name(-err);
   char msg[256];
   snprintf(msg, sizeof msg, "%s: %s, %s", code, strerror(err), syscall);
@@ -42,7 +42,7 @@ static napi_value throw_errno(napi_env env, int err, const char *syscall) {
 }
 
 /* Copies a Buffer argument into a NUL-terminated C string; returns NULL after throwing. */
-static char *path_arg(napi_env env, napi_value v) {
+char *path_arg(napi_env env, napi_value v) {
   void *data;
   size_t len;
   bool is_buf = false;
@@ -507,7 +507,7 @@ int buffer_arg(napi_env env, napi_value v, const char *what, void **data, size_t
   return 0;
 }
 
-static int typed_arg(napi_env env, napi_value v, napi_typedarray_type want, size_t min, void **data) {
+int typed_arg(napi_env env, napi_value v, napi_typedarray_type want, size_t min, void **data) {
   napi_typedarray_type type;
   size_t length;
   if (napi_get_typedarray_info(env, v, &type, &length, data, NULL, NULL) != napi_ok || type != want || length < min) {
@@ -542,61 +542,6 @@ static napi_value js_copy_small(napi_env env, napi_callback_info info) {
   napi_value result;
   napi_create_double(env, rc == 0 ? (double)copied : -1 - (double)copied, &result);
   return result;
-}
-
-/*
- * readSmall(path, buffer, out: BigInt64Array(2)): number
- *
- * Reads a whole small regular file in one call, for hashing: open(O_NOFOLLOW|O_NONBLOCK: a fifo
- * never blocks), fstat, one read of size + 1 bytes, close. out = [size, mtime ns] from the fstat.
- * Returns the bytes read (at most size), or READ_* below: not a regular file, too big for the
- * buffer, or grown while read (the caller streams those). Throws fs-style errors. Measured here:
- * the same four calls from Node's fs cost ~2 µs each on top of the system call.
- */
-#define READ_NOT_REG -1
-#define READ_TOO_BIG -2
-#define READ_GREW -3
-static napi_value js_read_small(napi_env env, napi_callback_info info) {
-  napi_value argv[3];
-  if (args_of(env, info, 3, argv, "readSmall")) return NULL;
-  void *buf;
-  size_t cap;
-  if (buffer_arg(env, argv[1], "buffer", &buf, &cap)) return NULL;
-  void *outp;
-  if (typed_arg(env, argv[2], napi_bigint64_array, 2, &outp)) return NULL;
-  int64_t *out = outp;
-  char *p = path_arg(env, argv[0]);
-  if (!p) return NULL;
-  int fd = open(p, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-  int err = errno;
-  free(p);
-  if (fd < 0) return throw_errno(env, err, "open");
-  struct stat st;
-  if (fstat(fd, &st) != 0) {
-    err = errno;
-    close(fd);
-    return throw_errno(env, err, "fstat");
-  }
-  out[0] = st.st_size;
-  out[1] = (int64_t)st.st_mtim.tv_sec * NS_PER_S + st.st_mtim.tv_nsec;
-  double result;
-  if (!S_ISREG(st.st_mode)) {
-    result = READ_NOT_REG;
-  } else if ((uint64_t)st.st_size + 1 > cap) {
-    result = READ_TOO_BIG;
-  } else {
-    ssize_t n = read_full(fd, buf, (size_t)st.st_size + 1);
-    if (n < 0) {
-      err = errno;
-      close(fd);
-      return throw_errno(env, err, "read");
-    }
-    result = n > st.st_size ? READ_GREW : (double)n;
-  }
-  close(fd);
-  napi_value v;
-  napi_create_double(env, result, &v);
-  return v;
 }
 
 /*
@@ -696,7 +641,6 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
     {"futimens", NULL, js_futimens, NULL, NULL, NULL, napi_default, NULL},
     {"mknod", NULL, js_mknod, NULL, NULL, NULL, napi_default, NULL},
     {"fstat", NULL, js_fstat, NULL, NULL, NULL, napi_default, NULL},
-    {"readSmall", NULL, js_read_small, NULL, NULL, NULL, napi_default, NULL},
     {"copyBatch", NULL, js_copy_batch, NULL, NULL, NULL, napi_default, NULL},
     {"copySmall", NULL, js_copy_small, NULL, NULL, NULL, napi_default, NULL},
     {"scandirBatchAsync", NULL, js_scandir_batch_async, NULL, NULL, NULL, napi_default, NULL},

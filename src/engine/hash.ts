@@ -1,7 +1,6 @@
 // XXH64 (seed 0, as xxhsum -H64 prints it), computed in C by native/xxh64.c on the bytes where they
 // are: xxhash-wasm copied each byte into WebAssembly memory first, which cost a scrub of the bench's
 // 2 GiB mixed tree ~0.5 s of its 2.9 s of CPU (see native/xxh64.c).
-import fs from 'node:fs';
 import { getSystemErrorName } from 'node:util';
 import { hlfs } from '../native/hlfs.js';
 
@@ -52,33 +51,31 @@ export type HashFileResult =
   | { ok: false; code: string; error: string };
 
 /**
- * Hashes one file, reading it once through `buffer` (reuse one per thread). Never follows a symlink
- * (O_NOFOLLOW) and refuses anything but a regular file. Synchronous: measured faster than
- * fs.promises per file on this machine type (DESIGN.md, "Performance facts").
+ * Hashes one file, reading it once through `buffer` (IO_CHUNK_BYTES or more; reuse one per thread),
+ * in one native call (hlfs.hashFile, the same code as hashFilesAsync). Never follows a symlink
+ * (O_NOFOLLOW), never waits on a fifo, and refuses anything but a regular file. Synchronous: measured
+ * faster than fs.promises per file on this machine type (DESIGN.md, "Performance facts").
  */
-export function hashFileSync(file: Buffer, given: Buffer): HashFileResult {
-  const buffer = ioChunk(given);
-  // A file that fits the buffer: open, fstat, read and close in one native call (scrub and verify
-  // of small files were bound by the four calls from JavaScript).
-  let n: number;
+export function hashFileSync(file: Buffer, buffer: Buffer): HashFileResult {
+  let hash: string | null;
   try {
-    n = hlfs.readSmall(file, buffer, smallOut);
+    hash = hlfs.hashFile(file, buffer, hashOut);
   } catch (error) {
     return fail(error);
   }
-  if (n >= 0) return { ok: true, hash: hlfs.xxh64Hex(buffer, 0, n), sizeBytes: n, mtimeNs: smallOut[1] as bigint };
-  if (n === READ_NOT_REG) return { ok: false, code: 'ENOTREG', error: 'not a regular file' };
-  return hashStreamed(file, buffer);
+  if (hash === null) return NOT_REGULAR;
+  return { ok: true, hash, sizeBytes: Number(hashOut[0]), mtimeNs: hashOut[1] as bigint };
 }
 
-const smallOut = new BigInt64Array(2);
+const hashOut = new BigInt64Array(2);
+const NOT_REGULAR = { ok: false, code: 'ENOTREG', error: 'not a regular file' } as const;
 
 export type HashOutcome = { ok: true; hash: string; sizeBytes: number } | { ok: false; code: string; error: string };
 
 /**
- * Hashes files off this thread, in one native job on libuv's pool (hlfs.hashFilesAsync): the same
- * checks as hashFileSync (regular files only, no symlink followed, a fifo never waited on), without
- * the mtime. For scrub and verify, which hand over a page of the manifest at a time.
+ * hashFileSync for many files off this thread, in one native job on libuv's pool
+ * (hlfs.hashFilesAsync), without the mtime. For scrub and verify, which hand over a page of the
+ * manifest at a time.
  */
 export async function hashFilesAsync(paths: readonly Buffer[]): Promise<HashOutcome[]> {
   const packed = Buffer.allocUnsafe(paths.reduce((n, p) => n + p.length + 1, 0));
@@ -91,46 +88,16 @@ export async function hashFilesAsync(paths: readonly Buffer[]): Promise<HashOutc
   const [results, hex] = await hlfs.hashFilesAsync(packed, paths.length);
   const nums = new Float64Array(results);
   return paths.map((_, i): HashOutcome => {
-    const status = nums[2 * i] as number;
-    if (status === 0) return { ok: true, hash: hex.toString('latin1', 16 * i, 16 * i + 16), sizeBytes: nums[2 * i + 1] as number };
-    if (status === NATIVE_NOT_REG) return { ok: false, code: 'ENOTREG', error: 'not a regular file' };
+    const status = nums[3 * i] as number;
+    if (status === 0) return { ok: true, hash: hex.toString('latin1', 16 * i, 16 * i + 16), sizeBytes: nums[3 * i + 1] as number };
+    if (status === NATIVE_NOT_REG) return NOT_REGULAR;
     const code = getSystemErrorName(-status);
-    return { ok: false, code, error: `${code} (read)` };
+    return { ok: false, code, error: `${code} (${HASH_SYSCALLS[nums[3 * i + 2] as number] ?? 'io'})` };
   });
 }
 
 const NATIVE_NOT_REG = -1;
-const READ_NOT_REG = -1;
-
-/** hashFileSync for a file bigger than the buffer, or one that grew while read: stream it whole. */
-function hashStreamed(file: Buffer, buffer: Buffer): HashFileResult {
-  let fd: number;
-  try {
-    // O_NONBLOCK: a fifo swapped in since is refused by the fstat below instead of blocking open.
-    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
-  } catch (error) {
-    return fail(error);
-  }
-  try {
-    const st = fstatBrief(fd);
-    if (!st.isFile) return { ok: false, code: 'ENOTREG', error: 'not a regular file' };
-    const h = createHasher();
-    let size = 0;
-    let position = 0;
-    for (;;) {
-      const n = fs.readSync(fd, buffer, 0, buffer.length, position);
-      if (n === 0) break;
-      h.update(buffer.subarray(0, n));
-      size += n;
-      position += n;
-    }
-    return { ok: true, hash: h.digestHex(), sizeBytes: size, mtimeNs: st.mtimeNs };
-  } catch (error) {
-    return fail(error);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
+const HASH_SYSCALLS = ['open', 'fstat', 'read'];
 
 const statOut = new BigInt64Array(5);
 const S_IFMT = 0o170000;

@@ -22,11 +22,6 @@ export interface Hlfs {
    * the directory's own [device, inode]. A directory that failed is its Error; null for null.
    */
   /**
-   * Reads a whole small regular file into buffer; out = [size, mtime ns] from its fstat. Returns the
-   * bytes read, or -1 not a regular file, -2 too big for the buffer, -3 grew while read.
-   */
-  readSmall(path: Buffer, buffer: Buffer, out: BigInt64Array): number;
-  /**
    * copySmall for each small copy task of a packed batch (src/engine/batch-codec.ts's layout), bytes
    * one after another in data; res holds 4 numbers per task (see native/hlfs.c). Returns the temp
    * names used.
@@ -46,9 +41,15 @@ export interface Hlfs {
   xxh64Update(state: Buffer, data: Uint8Array, offset: number, length: number): void;
   xxh64DigestHex(state: Buffer): string;
   /**
-   * Hashes `count` files (paths NUL-terminated one after another) in one job on libuv's pool, never
-   * following a symlink or blocking on a fifo: 2 float64 per file, [0, bytes] or [errno, 0] (-1: not
-   * a regular file), and 16 hex digits per file.
+   * Hashes one regular file through buffer (64 KiB or more), never following a symlink or blocking on
+   * a fifo: its XXH64 in hex, out = [bytes read, mtime ns]; null when it is not a regular file.
+   * Throws fs-style errors.
+   */
+  hashFile(path: Buffer, buffer: Buffer, out: BigInt64Array): string | null;
+  /**
+   * hashFile for `count` files (paths NUL-terminated one after another) in one job on libuv's pool:
+   * 3 float64 per file, [0, bytes, 0] or [errno, 0, failed call: 0 open, 1 fstat, 2 read] (errno -1:
+   * not a regular file), and 16 hex digits per file.
    */
   hashFilesAsync(paths: Buffer, count: number): Promise<[results: ArrayBuffer, hex: Buffer]>;
 }
