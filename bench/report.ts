@@ -1,6 +1,6 @@
 // Pure formatting of a BenchReport: the terminal table and the markdown report (the JSON is the
 // report object itself). No I/O.
-import { RSYNC_MIRROR_ARGS, RSYNC_SCRUB_ARGS } from './tools.js';
+import { RSYNC_MIRROR_ARGS, RSYNC_SCRUB_ARGS, STRIPPED_ENV } from './tools.js';
 import type { BenchReport, ScenarioResult, Spread, ToolResult } from './types.js';
 
 const MiB = 1024 * 1024;
@@ -112,7 +112,8 @@ export function methodLines(report: BenchReport): string[] {
     `Trees are generated deterministically from seed ${report.options.seed} (sizes, names, modes, mtimes, bytes) and reused across scenarios; ` +
       'each lives on its own tmpfs when bench runs as root (see "filesystem" above), so neither the page cache nor a disk is measured.',
     `home-lab runs from this build (node dist/src/cli/main.js) as \`${report.mirrorCommand}\`; ` +
-      `rsync as \`rsync ${RSYNC_MIRROR_ARGS.join(' ')} SRC/ DST/\`. Each tool has its own destination; before every repetition both are in the same state.`,
+      `rsync as \`rsync ${RSYNC_MIRROR_ARGS.join(' ')} SRC/ DST/\`. Each tool has its own destination; before every repetition both are in the same state. ` +
+      `home-lab's environment is the bench's without ${STRIPPED_ENV.join(', ')} (a sandbox setting that makes every Node start parse a certificate bundle, ~0.1 s here; a systemd unit does not have it).`,
     'Scenarios: initial = copy into an empty destination; noop = rerun with nothing changed; modify = 1 % of the files rewritten with new bytes ' +
       'of the same length and a later mtime; delete-add = 1 % of the files deleted and as many new ones added; ' +
       `scrub = \`${report.scrubCommand ?? 'home-lab verify/scrub (not available in this build)'}\` (re-reads the mirror against its manifest) against ` +

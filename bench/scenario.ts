@@ -81,7 +81,7 @@ async function syncBoth(tree: TreeContext, ctx: ScenarioContext): Promise<{ prob
     ctx.progress.activity(`${tree.name}: preparing ${tool}'s destination (untimed)`);
     fs.mkdirSync(tool === 'home-lab' ? tree.homeLabDst : tree.rsyncDst, { recursive: true });
     const command = tool === 'home-lab' ? ctx.tools.homeLabMirror(tree.src, tree.homeLabDst) : ctx.tools.rsyncMirror(tree.src, tree.rsyncDst);
-    const run = await runMeasured(command.program, command.args, { ...(ctx.options.signal ? { signal: ctx.options.signal } : {}), env: ctx.options.env ?? process.env });
+    const run = await runMeasured(command.program, command.args, { ...(ctx.options.signal ? { signal: ctx.options.signal } : {}), env: command.env ?? ctx.options.env ?? process.env });
     if (!run.ok) return { problem: `${describe(command, tree)} failed while preparing: ${runError(run)}`, stderrTail: run.stderrTail };
   }
   const problems = verifyMirror({ plan: tree.plan, srcRoot: tree.src, homeLabRoot: tree.homeLabDst, rsyncRoot: tree.rsyncDst, touched: [], generation: -1 });
@@ -126,7 +126,7 @@ export async function runScenario(tree: TreeContext, scenario: ScenarioName, ctx
       if (!command) throw new Error('unreachable: rsync always has a command');
       commands[tool] = describe(command, tree);
       ctx.progress.activity(`${tree.name} · ${scenario} · ${rep + 1}/${reps} · ${tool}`);
-      const run = await runMeasured(command.program, command.args, { ...(ctx.options.signal ? { signal: ctx.options.signal } : {}), env: ctx.options.env ?? process.env });
+      const run = await runMeasured(command.program, command.args, { ...(ctx.options.signal ? { signal: ctx.options.signal } : {}), env: command.env ?? ctx.options.env ?? process.env });
       ctx.progress.done++;
       ctx.emit({ kind: 'run', tree: tree.name, scenario, tool, repetition: rep + 1, run, done: ctx.progress.done, total: ctx.progress.total });
       ctx.options.signal?.throwIfAborted();

@@ -14,6 +14,7 @@ import { spread } from '../bench/stats.js';
 import { treeSpec, TREE_NAMES } from '../bench/trees.js';
 import { countTree, verifyMirror } from '../bench/verify.js';
 import { formatMarkdown, formatTable } from '../bench/report.js';
+import { findPackageRoot, homeLabEnv, resolveTools } from '../bench/tools.js';
 import { parseList } from '../src/cli/commands/bench.js';
 import { SCENARIO_NAMES, type BenchReport } from '../bench/types.js';
 import { tempDir } from './helpers/tmp.js';
@@ -153,4 +154,14 @@ test('repetitions alternate which tool goes first (stand-in engine, for speed)',
   assert.deepEqual(report.results.map((r) => r.homeLab?.runs.map((run) => run.order)), [[1, 2, 1], [2, 1, 2]]);
   assert.deepEqual(report.results.map((r) => r.rsync?.runs.map((run) => run.order)), [[2, 1, 2], [1, 2, 1]]);
   assert.match(formatTable(report), /STAND-IN/);
+});
+
+test('home-lab runs without NODE_EXTRA_CA_CERTS (start-up cost only); rsync and the rest of the environment are untouched', () => {
+  const env = { PATH: process.env.PATH, NODE_EXTRA_CA_CERTS: '/etc/ssl/certs/ca-certificates.crt', KEEP_ME: '1' };
+  assert.deepEqual(homeLabEnv(env), { PATH: process.env.PATH, KEEP_ME: '1' });
+  assert.equal(env.NODE_EXTRA_CA_CERTS, '/etc/ssl/certs/ca-certificates.crt', 'the caller\'s object is not changed');
+  const tools = resolveTools({ packageRoot: findPackageRoot(), mirrorArgs: [], env });
+  assert.equal(tools.homeLabMirror('/s', '/d').env?.NODE_EXTRA_CA_CERTS, undefined);
+  assert.equal(tools.homeLabMirror('/s', '/d').env?.KEEP_ME, '1');
+  assert.equal(tools.rsyncMirror('/s', '/d').env, undefined, 'rsync runs with the bench\'s own environment');
 });
