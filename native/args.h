@@ -15,5 +15,7 @@ char *path_arg(napi_env env, napi_value v);
 int typed_arg(napi_env env, napi_value v, napi_typedarray_type want, size_t min, void **data);
 /* Adds the XXH64 functions, hashFile and hashFilesAsync (native/xxh64.c). */
 void xxh64_define(napi_env env, napi_value exports);
+/* Adds walkOpen, walkTake, walkWait, walkSkip and walkClose (native/walker.c). */
+void walker_define(napi_env env, napi_value exports);
 
 #endif

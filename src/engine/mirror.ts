@@ -13,7 +13,8 @@ import { TEMP_PREFIX, type CopyJob } from './copy-file.js';
 import type { Entry } from './entry.js';
 import { compileExcludes, type ExcludeMatcher } from './exclude.js';
 import { evaluateDeletions } from './guard.js';
-import { decodeListing, entryAt, listedIdentity, scanPairsAsync, statEntry, type RawListing } from './walk.js';
+import { decodeListing, entryAt, listedIdentity, statEntry, type RawListing } from './walk.js';
+import { TreeWalker } from './tree-walker.js';
 import { unchangedDirectory } from './unchanged-dir.js';
 import { planDirectory, planOne, type Action } from './plan.js';
 import { attrsEqual } from './compare.js';
@@ -26,19 +27,8 @@ const MANIFEST_NAME = Buffer.from(MANIFEST_DIR);
 const TEMP_NAME = Buffer.from(TEMP_PREFIX);
 const NO_NAME = Buffer.alloc(0);
 const PROGRESS_INTERVAL_MS = 200;
-// Directories listed ahead on libuv's threads while the main thread plans the current one: the
-// syscalls of the walk then use the second core (a no-op mirror is otherwise one busy thread).
-// LIST_BATCH directories go in one native job: a hand-off between threads costs tens of µs here, but
-// bigger jobs serialise the listing. Measured on the no-op of the 200,000-file bench tree (3 runs
-// each): 16 ahead in jobs of 4: 1.72-1.76 s; 32 in jobs of 8: 1.98-2.03 s; 32 in jobs of 2:
-// 1.24-1.62 s; 64 in jobs of 1 or 2: 1.44-1.64 s. The small tree showed no difference.
-const PREFETCH_DIRS = 32;
-const LIST_BATCH = 2;
-
 interface PendingDir {
   rel: Buffer;
-  /** The native scans of this directory on both sides, started ahead of time. */
-  listings?: Promise<[RawListing, RawListing]>;
   src: Entry;
   /** Created by this run (or would be, in a dry run): nothing to list at DST. */
   created: boolean;
@@ -192,6 +182,8 @@ class MirrorRun {
   private refusal: MirrorResult['refusal'] = null;
   private lastProgressMs = 0;
   private dstIdentity: { ino: bigint; dev: bigint } | null = null;
+  /** Directories the walker had not listed in order (0 unless walk order and mirror disagree). */
+  private listedOutOfOrder = 0;
 
   constructor(
     private readonly options: MirrorOptions,
@@ -216,38 +208,21 @@ class MirrorRun {
     }
     const stack: PendingDir[] = [{ rel: Buffer.alloc(0), src: root, created: dstRoot === null, dst: dstRoot, setgid: ((dstRoot?.perm ?? 0) & 0o2000) !== 0 }];
     this.dstIdentity = dstRoot ? { ino: dstRoot.ino, dev: dstRoot.dev } : null;
-    while (stack.length > 0) {
-      if (this.pool) await this.pool.ready();
-      this.options.signal?.throwIfAborted();
-      const dir = stack.pop() as PendingDir;
-      const [src, dst] = await this.startListing(dir, stack);
-      const subdirs = this.processDirectory(dir, src, dst);
-      for (let k = subdirs.length - 1; k >= 0; k--) stack.push(subdirs[k] as PendingDir);
-      this.progress(false);
-    }
-  }
-
-  /** The listings of `dir`, after starting those of the next PREFETCH_DIRS on the stack. */
-  private startListing(dir: PendingDir, stack: PendingDir[]): Promise<[RawListing, RawListing]> {
-    let batch: PendingDir[] = [];
-    for (let k = stack.length; k >= 0 && k >= stack.length - PREFETCH_DIRS; k--) {
-      const next = k === stack.length ? dir : (stack[k] as PendingDir);
-      if (next.listings) continue;
-      batch.push(next);
-      if (batch.length === LIST_BATCH) {
-        this.listTogether(batch);
-        batch = [];
+    const walker = new TreeWalker(this.srcRoot, this.dstRoot);
+    try {
+      while (stack.length > 0) {
+        if (this.pool) await this.pool.ready();
+        this.options.signal?.throwIfAborted();
+        const dir = stack.pop() as PendingDir;
+        const [src, dst] = await walker.listing(dir.rel, !dir.created);
+        const subdirs = this.processDirectory(dir, src, dst);
+        for (let k = subdirs.length - 1; k >= 0; k--) stack.push(subdirs[k] as PendingDir);
+        this.progress(false);
       }
+    } finally {
+      walker.close();
     }
-    if (batch.length > 0) this.listTogether(batch);
-    return dir.listings as Promise<[RawListing, RawListing]>;
-  }
-
-  private listTogether(dirs: PendingDir[]): void {
-    const all = scanPairsAsync(dirs.map((d) => [joinPath(this.srcRoot, d.rel), d.created ? null : joinPath(this.dstRoot, d.rel)]));
-    dirs.forEach((d, k) => {
-      d.listings = all.then((listings) => listings[k] as [RawListing, RawListing]);
-    });
+    this.listedOutOfOrder = walker.fallbacks;
   }
 
   /** Plans and starts the work of one directory; returns its subdirectories to visit, in order. */
@@ -665,6 +640,7 @@ class MirrorRun {
       filesCopied: c.filesCopied, bytesCopied: c.bytesCopied, filesUnchanged: c.filesUnchanged, otherCreated: c.otherCreated,
       filesDeleted: c.filesDeleted, bytesDeleted: c.bytesDeleted, filesRehashed: c.filesRehashed,
       failed: this.failed, deletionsSkipped: this.deletionsSkipped, refused: this.refused, refusal: this.refusal, dryRun: this.options.dryRun, durationMs,
+      dirsListedOutOfOrder: this.listedOutOfOrder,
     };
   }
 

@@ -97,4 +97,6 @@ export interface MirrorResult {
   refusal: { files: number; bytes: number; topDirs: { dir: string; files: number }[] } | null;
   dryRun: boolean;
   durationMs: number;
+  /** Directories listed outside the walker's order (src/engine/tree-walker.ts): 0 unless they disagree. */
+  dirsListedOutOfOrder?: number;
 }

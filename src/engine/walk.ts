@@ -43,9 +43,10 @@ function scanFailure(error: unknown): RawListing {
   return { ok: false, code: e.code ?? 'EIO', error: `${e.code ?? 'EIO'}: cannot read directory` };
 }
 
-const EMPTY: RawListing = { ok: true, names: Buffer.alloc(0), stats: new ArrayBuffer(0), self: new ArrayBuffer(16) };
+/** The listing of a directory that does not exist yet (just created, or a side not listed). */
+export const EMPTY_LISTING: RawListing = { ok: true, names: Buffer.alloc(0), stats: new ArrayBuffer(0), self: new ArrayBuffer(16) };
 
-function sideOf(side: ScanSide): RawListing {
+export function sideOf(side: ScanSide): RawListing {
   if (side instanceof Error) return scanFailure(side);
   const [names, stats, self] = side;
   return { ok: true, names, stats, self };
@@ -59,7 +60,7 @@ export function scanPairsAsync(pairs: [src: Buffer, dst: Buffer | null][]): Prom
   return hlfs.scandirBatchAsync(pairs.flat()).then((sides) =>
     pairs.map((_, k): [RawListing, RawListing] => {
       const dst = sides[2 * k + 1];
-      return [sideOf(sides[2 * k] as ScanSide), dst === null || dst === undefined ? EMPTY : sideOf(dst)];
+      return [sideOf(sides[2 * k] as ScanSide), dst === null || dst === undefined ? EMPTY_LISTING : sideOf(dst)];
     }),
   );
 }

@@ -7,6 +7,12 @@ import path from 'node:path';
 
 export type ScanSide = [names: Buffer, stats: ArrayBuffer, self: ArrayBuffer] | Error;
 
+/** A native walker (native/walker.c); opaque to JS. */
+export type WalkerHandle = { readonly __walker: unique symbol };
+
+/** One directory from the walker: its path relative to the roots, its SRC side, its DST side (null: not listed). */
+export type WalkedDir = [rel: Buffer, src: ScanSide, dst: ScanSide | null];
+
 export interface Hlfs {
   /** Sets atime and mtime to the nanosecond; noFollow acts on a symlink itself. */
   utimensat(file: Buffer, atimeNs: bigint, mtimeNs: bigint, noFollow: boolean): void;
@@ -33,6 +39,20 @@ export interface Hlfs {
    */
   copySmall(src: Buffer, dst: Buffer, stem: Buffer, buffer: Buffer, nums: Float64Array, times: BigInt64Array, out: Int32Array): number;
   scandirBatchAsync(dirs: (Buffer | null)[]): Promise<(ScanSide | null)[]>;
+  /**
+   * Starts listing SRC's directories depth first (subdirectories by name bytes), each with the same
+   * relative path under DST (dstRoot null: never), on two threads of its own, at most maxDirs
+   * directories or maxEntries entries ahead of what walkTake took.
+   */
+  walkOpen(srcRoot: Buffer, dstRoot: Buffer | null, maxDirs: number, maxEntries: number): WalkerHandle;
+  /** Up to max listed directories in walk order; [] when none is ready; null when the walk is over. */
+  walkTake(walker: WalkerHandle, max: number): WalkedDir[] | null;
+  /** Resolves when atLeast directories are ready, or fewer will come before some are taken, or the walk is over. */
+  walkWait(walker: WalkerHandle, atLeast: number): Promise<void>;
+  /** Do not list rel nor anything under it. */
+  walkSkip(walker: WalkerHandle, rel: Buffer): void;
+  /** Stops and joins the threads; idempotent. */
+  walkClose(walker: WalkerHandle): void;
   /** XXH64 (seed 0) of data[offset, offset + length), as 16 lowercase hex digits. */
   xxh64Hex(data: Uint8Array, offset: number, length: number): string;
   /** Bytes of a streaming XXH64 state: a Buffer of this size for the three calls below. */

@@ -47,6 +47,8 @@ test(`home-lab mirror equals rsync -a --delete on ${SEEDS} random trees with mes
     rsync(src, viaRsync);
     const first = await runMirror(src, viaHomeLab, seed);
     assert.deepEqual(first.failed, [], `seed ${seed}: failures`);
+    // The native walker listed every directory in the order the mirror visited them (odd names too).
+    assert.equal(first.dirsListedOutOfOrder, 0, `seed ${seed}: directories listed outside the walk order`);
 
     const expected = snapshot(viaRsync);
     const actual = snapshot(viaHomeLab, ['.home-lab']);
@@ -75,6 +77,7 @@ test(`home-lab mirror equals rsync -a --delete on ${SEEDS} random trees with mes
     // A second run rewrites nothing: same inodes, same ctimes (not even a chmod or utimes).
     const second = await runMirror(src, viaHomeLab, seed);
     assert.equal(second.filesCopied, 0, `seed ${seed}: second run copied`);
+    assert.equal(second.dirsListedOutOfOrder, 0, `seed ${seed}: second run listed outside the walk order`);
     assert.equal(second.otherCreated + second.filesDeleted + second.filesRehashed, 0, `seed ${seed}: second run changed`);
     const after = snapshot(viaHomeLab, ['.home-lab']);
     for (const [p, a] of actual) {

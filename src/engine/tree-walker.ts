@@ -1,0 +1,88 @@
+// The mirror's listings, from the native walker (native/walker.c): SRC's directories and the same
+// paths under DST, listed ahead on two threads of its own, in the order the mirror visits them. The
+// mirror asks for one directory at a time; what it does not visit (excluded, or under a directory it
+// gave up on) is dropped, and the walker told to skip that subtree.
+import { hlfs, type WalkedDir, type WalkerHandle } from '../native/hlfs.js';
+import { joinPath } from './bytes.js';
+import { EMPTY_LISTING, scanPairsAsync, sideOf, type RawListing } from './walk.js';
+
+// How far the walker runs ahead: listings held and not yet taken (memory: ~100 bytes per entry), and
+// DST is never listed long before the mirror gets there (the old prefetch listed 32 directories ahead).
+const AHEAD_DIRS = 64;
+const AHEAD_ENTRIES = 65_536;
+// Taken per native call; and when nothing is ready, the main thread sleeps until WAKE_AT directories
+// are (or fewer will come): each wake of an idle event loop costs tens of µs on these VMs.
+const TAKE_MAX = 64;
+const WAKE_AT = 4;
+
+const SLASH = 0x2f;
+
+/**
+ * The walk's order of relative paths: depth first, a directory's entries by name bytes. That is the
+ * byte order of the paths with '/' sorting before every other byte (names hold neither '/' nor NUL).
+ */
+export function compareWalkOrder(a: Buffer, b: Buffer): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a[i] === SLASH ? 0 : (a[i] as number);
+    const y = b[i] === SLASH ? 0 : (b[i] as number);
+    if (x !== y) return x < y ? -1 : 1;
+  }
+  return a.length === b.length ? 0 : a.length < b.length ? -1 : 1;
+}
+
+export class TreeWalker {
+  private readonly handle: WalkerHandle;
+  private ready: WalkedDir[] = [];
+  private next = 0;
+  private over = false;
+  /** Directories the walker had not listed where the mirror asked (listed directly instead). */
+  fallbacks = 0;
+
+  constructor(
+    private readonly srcRoot: Buffer,
+    private readonly dstRoot: Buffer,
+  ) {
+    this.handle = hlfs.walkOpen(srcRoot, dstRoot, AHEAD_DIRS, AHEAD_ENTRIES);
+  }
+
+  /**
+   * The listings of the directory at `rel` (asked in walk order): SRC's, and DST's unless listDst is
+   * false (a directory this run creates: empty).
+   */
+  async listing(rel: Buffer, listDst: boolean): Promise<[RawListing, RawListing]> {
+    for (;;) {
+      if (this.next === this.ready.length) {
+        if (this.over) break;
+        const got = hlfs.walkTake(this.handle, TAKE_MAX);
+        if (got === null) {
+          this.over = true;
+          break;
+        }
+        this.ready = got;
+        this.next = 0;
+        if (got.length === 0) await hlfs.walkWait(this.handle, WAKE_AT);
+        continue;
+      }
+      const [walked, src, dst] = this.ready[this.next] as WalkedDir;
+      const order = walked.equals(rel) ? 0 : compareWalkOrder(walked, rel);
+      if (order > 0) break;
+      this.ready[this.next++] = EMPTY_ITEM;
+      if (order === 0) return [sideOf(src), listDst && dst !== null ? sideOf(dst) : EMPTY_LISTING];
+      // A directory the mirror does not visit: nor will it visit anything under it.
+      hlfs.walkSkip(this.handle, walked);
+    }
+    // Not listed by the walker (cannot happen while both see the same listings): list it here.
+    this.fallbacks++;
+    const [pair] = await scanPairsAsync([[joinPath(this.srcRoot, rel), listDst ? joinPath(this.dstRoot, rel) : null]]);
+    return pair as [RawListing, RawListing];
+  }
+
+  /** Stops the walker's threads and frees what they listed ahead. */
+  close(): void {
+    hlfs.walkClose(this.handle);
+  }
+}
+
+// Taken items are dropped at once: a listing can be large.
+const EMPTY_ITEM: WalkedDir = [Buffer.alloc(0), new Error('taken'), null];
