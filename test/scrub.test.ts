@@ -310,6 +310,20 @@ test('verify lists files the manifest does not know and rows whose file is gone'
   assert.deepEqual(stray, [Buffer.from('d1/stray'), Buffer.from([0x64, 0x32, 0x2f, 0x6e, 0xff, 0x0a])]);
 });
 
+test('verify finds an unknown file in a directory that holds as many files as its rows (one renamed), and none where the names match', async (t) => {
+  const spec = files(6);
+  const { backup } = fixture(t, spec);
+  const [first] = spec[0] as [string, string];
+  // Same count in the directory, another name: the row is missing and the new name unmanifested.
+  fs.renameSync(path.join(backup, first), path.join(backup, path.dirname(first), 'renamed'));
+  const r = await runScrub({ target: backup, mode: 'verify', now: clock().now });
+  assert.equal(r.counts.missing, 1);
+  assert.deepEqual(r.findings.filter((f) => f.kind === 'unmanifested').map((f) => f.path.toString()), [path.join(path.dirname(first), 'renamed')]);
+  fs.renameSync(path.join(backup, path.dirname(first), 'renamed'), path.join(backup, first));
+  const again = await runScrub({ target: backup, mode: 'verify', now: clock().now });
+  assert.equal(again.counts.unmanifested + again.counts.missing, 0);
+});
+
 test('a missing or garbage manifest is a ManifestError naming the file', async (t) => {
   const dir = tempDir(t);
   await assert.rejects(runScrub({ target: dir, mode: 'scrub' }), (e: unknown) => e instanceof ManifestError && e.message.includes(manifestPath(dir)));

@@ -16,6 +16,7 @@ import {
   type PageCursor,
 } from '../manifest/queries.js';
 import { walkTree } from '../manifest/tree.js';
+import { addName, emptyNameSet, sameNames, type NameSet } from './name-set.js';
 import { Ledger, type LedgerPage } from './ledger.js';
 import { hashFilesAsync, ioBuffer } from '../engine/hash.js';
 import { RootedTree, unsafeKeyReason } from './safe-path.js';
@@ -160,8 +161,16 @@ async function run(store: ManifestStore, o: ScrubOptions): Promise<ScrubReport> 
     pendingBytes = 0;
   };
 
+  // verify: the names of each directory's rows, to tell which directories hold only known files.
+  const rowNames = new Map<string, NameSet>();
   const checkRow = (row: KeyedRow, page: LedgerPage) => {
     page.rows.push(row);
+    if (o.mode === 'verify') {
+      const key = row.dir.toString('latin1');
+      let set = rowNames.get(key);
+      if (set === undefined) rowNames.set(key, (set = emptyNameSet()));
+      addName(set, row.name);
+    }
     const malformed = unsafeKeyReason(row.dir, row.name);
     if (malformed !== null) {
       counts.unsafe++;
@@ -280,6 +289,14 @@ async function run(store: ManifestStore, o: ScrubOptions): Promise<ScrubReport> 
     for (const listing of walkTree(o.target)) {
       if (listing.error !== null) {
         emit({ kind: 'notice', message: `cannot list ${listing.dir.length ? displayPath(listing.dir) : '.'} under TARGET: ${listing.error}; files in it were not checked for manifest entries` });
+        continue;
+      }
+      // The directory holds exactly the files its rows name: nothing unknown in it, and no need to
+      // read its names back from the manifest (measured: most of this pass on the 2 GiB bench tree).
+      const onDisk = emptyNameSet();
+      for (const e of listing.entries) if (e.type === 'file') addName(onDisk, e.name);
+      if (sameNames(onDisk, rowNames.get(listing.dir.toString('latin1')) ?? emptyNameSet())) {
+        await new Promise((resolve) => setImmediate(resolve));
         continue;
       }
       const known = namesInDir(store, listing.dir);

@@ -23,6 +23,8 @@ const MAX_CACHED_DIRS = 4096;
 export class RootedTree {
   readonly root: Buffer;
   private readonly goodDirs = new Set<string>();
+  /** The directory part (with its '/') of the last path resolved: rows come grouped by directory. */
+  private lastDir: Buffer = Buffer.alloc(0);
 
   constructor(root: string | Buffer) {
     this.root = trimSlashes(toBuffer(root));
@@ -31,6 +33,10 @@ export class RootedTree {
   resolve(rel: Buffer): Resolved {
     const unsafe = unsafePathReason(rel);
     if (unsafe !== null) return { ok: false, kind: 'unsafe', reason: `unsafe path in the manifest: ${unsafe}` };
+    // The same directory as the path before (verify and export read rows in (dir, name) order): its
+    // directories were checked a moment ago, as the cache below would say, without a lookup per level.
+    const slash = rel.lastIndexOf(SLASH);
+    if (slash >= 0 && slash + 1 === this.lastDir.length && rel.subarray(0, slash + 1).equals(this.lastDir)) return { ok: true, full: joinPath(this.root, rel) };
     let at = rel.indexOf(SLASH);
     while (at >= 0) {
       const dir = rel.subarray(0, at);
@@ -52,6 +58,7 @@ export class RootedTree {
       }
       at = rel.indexOf(SLASH, at + 1);
     }
+    if (slash >= 0) this.lastDir = Buffer.from(rel.subarray(0, slash + 1));
     return { ok: true, full: joinPath(this.root, rel) };
   }
 }
