@@ -11,7 +11,10 @@
  *
  * The threads never touch JS. SRC thread: pops a directory from its own depth-first stack, unless JS
  * said to skip it (walkSkip), lists and lstats it (scan.c), pushes its subdirectories, and queues it
- * for the DST thread. DST thread: scans the same relative path under DST (an error such as ENOENT is
+ * for the DST thread. Gated (a mirror with excludes): a directory's subdirectories are pushed only
+ * once JS has planned it and named the ones it visits (walkDone), so an excluded directory is never
+ * opened, as with rsync (it may be a dead network mount, or an automount point); the SRC thread waits
+ * meanwhile, so in that mode it runs ahead only through directories without subdirectories. DST thread: scans the same relative path under DST (an error such as ENOENT is
  * data: the mirror decides what it means) and queues the pair for JS. The SRC thread stops while
  * LOOKAHEAD directories (or entries) are listed and not yet taken: memory stays bounded, and DST is
  * never listed long before the mirror gets there.
@@ -31,6 +34,7 @@ struct witem {
   size_t rel_len;
   struct scan_result *src, *dst; /* dst NULL: not listed (the source failed) */
   size_t entries;
+  int awaiting; /* gated: the SRC thread waits for walkDone on this directory */
   struct witem *next;
 };
 
@@ -55,6 +59,16 @@ struct walker {
   napi_deferred deferred; /* main thread only */
   int js_waiting;
   size_t wake_at;
+  /* Gated: the directory whose subdirectories wait for JS's walkDone, and JS's answer. */
+  int gated;
+  char *awaiting;
+  char *decision; /* NUL-terminated names, one after another */
+  size_t decision_len;
+  int decided;
+  /* Its subdirectories (relative paths), shown to JS by walkPending before the directory reaches it. */
+  char **await_subs;
+  size_t await_n;
+  int shown;
   pthread_t t_src, t_dst;
   int threads, closed;
 };
@@ -133,7 +147,28 @@ static int at_limit(const struct walker *w) {
  * caught up and the SRC thread is done or waits for room).
  */
 static int ready_for_js(const struct walker *w, size_t want) {
-  return w->q2_len >= want || w->dst_done || (w->q2_len > 0 && w->q1_head == NULL && (w->src_done || at_limit(w)));
+  return w->q2_len >= want || w->dst_done || (w->awaiting != NULL && !w->shown) ||
+         (w->q2_len > 0 && w->q1_head == NULL && (w->src_done || at_limit(w)));
+}
+
+/* Called with mu held, gated: pushes the subdirectories JS named (both lists in strcmp order). */
+static void push_decided(struct walker *w, char **subs, size_t n_subs, size_t rel_len) {
+  /* Merge: mark the subdirectories whose names JS gave. */
+  char *keep = calloc(n_subs ? n_subs : 1, 1);
+  const char *d = w->decision, *end = w->decision + w->decision_len;
+  size_t i = 0;
+  while (d < end && i < n_subs) {
+    const char *name = subs[i] + (rel_len > 0 ? rel_len + 1 : 0);
+    int c = strcmp(name, d);
+    if (c == 0) keep[i] = 1;
+    if (c <= 0) i++;
+    if (c >= 0) d += strlen(d) + 1;
+  }
+  for (size_t k = n_subs; k > 0; k--) {
+    if (keep[k - 1]) push_stack(w, subs[k - 1]);
+    else free(subs[k - 1]);
+  }
+  free(keep);
 }
 
 /* Called with mu held. */
@@ -184,14 +219,41 @@ static void *src_thread(void *arg) {
       }
     }
     pthread_mutex_lock(&w->mu);
-    for (size_t i = n_subs; i > 0; i--) push_stack(w, subs[i - 1]);
-    free(subs);
+    int wait_for_js = w->gated && n_subs > 0;
+    if (!wait_for_js) {
+      for (size_t i = n_subs; i > 0; i--) push_stack(w, subs[i - 1]);
+    } else {
+      it->awaiting = 1;
+      w->awaiting = strdup(rel);
+      w->decided = 0;
+      w->shown = 0;
+      w->await_subs = subs;
+      w->await_n = n_subs;
+    }
     if (w->q1_tail) w->q1_tail->next = it;
     else w->q1_head = it;
     w->q1_tail = it;
     w->inflight_dirs++;
     w->inflight_entries += it->entries;
     pthread_cond_signal(&w->work);
+    if (wait_for_js) {
+      /* Until JS names the subdirectories it visits, or drops the directory (walkSkip). */
+      while (!w->stop && !w->decided && !skipped(w, w->awaiting)) {
+        wake_js(w);
+        pthread_cond_wait(&w->room, &w->mu);
+      }
+      if (w->decided) push_decided(w, subs, n_subs, strlen(w->awaiting));
+      else
+        for (size_t i = 0; i < n_subs; i++) free(subs[i]);
+      free(w->awaiting);
+      free(w->decision);
+      w->awaiting = w->decision = NULL;
+      w->decision_len = 0;
+      w->decided = 0;
+      w->await_subs = NULL;
+      w->await_n = 0;
+    }
+    free(subs);
   }
   w->src_done = 1;
   pthread_cond_signal(&w->work);
@@ -268,6 +330,9 @@ static void walker_close(napi_env env, struct walker *w) {
   w->q1_head = w->q1_tail = w->q2_head = w->q2_tail = NULL;
   for (size_t i = 0; i < w->n_stack; i++) free(w->stack[i]);
   for (size_t i = 0; i < w->n_skips; i++) free(w->skips[i]);
+  free(w->awaiting);
+  free(w->decision);
+  w->awaiting = w->decision = NULL;
   free(w->stack);
   free(w->skips);
   free(w->src_root);
@@ -309,10 +374,10 @@ static struct walker *walker_of(napi_env env, napi_value v) {
   return w;
 }
 
-/* walkOpen(srcRoot: Buffer, dstRoot: Buffer | null, maxDirs: number, maxEntries: number): External */
+/* walkOpen(srcRoot: Buffer, dstRoot: Buffer | null, maxDirs: number, maxEntries: number, gated: boolean): External */
 static napi_value js_walk_open(napi_env env, napi_callback_info info) {
-  napi_value argv[4];
-  if (args_of(env, info, 4, argv, "walkOpen") < 0) return NULL;
+  napi_value argv[5];
+  if (args_of(env, info, 5, argv, "walkOpen") < 0) return NULL;
   char *src = path_arg(env, argv[0]);
   if (!src) return NULL;
   napi_valuetype t;
@@ -328,7 +393,10 @@ static napi_value js_walk_open(napi_env env, napi_callback_info info) {
   uint32_t max_dirs = 0, max_entries = 0;
   napi_get_value_uint32(env, argv[2], &max_dirs);
   napi_get_value_uint32(env, argv[3], &max_entries);
+  bool gated = false;
+  napi_get_value_bool(env, argv[4], &gated);
   struct walker *w = calloc(1, sizeof *w);
+  w->gated = gated;
   w->src_root = src;
   w->dst_root = dst;
   w->max_dirs = max_dirs > 0 ? max_dirs : 1;
@@ -363,8 +431,9 @@ static napi_value js_walk_open(napi_env env, napi_callback_info info) {
 
 /*
  * walkTake(walker, max): the directories listed on both sides, in walk order, up to max:
- * [rel, srcSide, dstSide | null] each (a side is [names, stats, self] or its Error); [] when none is
- * ready yet; null when the walk is over and everything was taken.
+ * [rel, srcSide, dstSide | null, awaiting] each (a side is [names, stats, self] or its Error;
+ * awaiting: gated, and the walk waits for walkDone on it); [] when none is ready yet; null when the
+ * walk is over and everything was taken.
  */
 static napi_value js_walk_take(napi_env env, napi_callback_info info) {
   napi_value argv[2];
@@ -401,10 +470,10 @@ static napi_value js_walk_take(napi_env env, napi_callback_info info) {
   uint32_t i = 0;
   for (struct witem *it = head, *next; n > 0 && it; it = next, i++) {
     next = it->next;
-    napi_value triple, rel, side, error;
+    napi_value triple, rel, side, error, awaiting;
     void *rel_data;
     napi_create_buffer_copy(env, it->rel_len, it->rel, &rel_data, &rel);
-    napi_create_array_with_length(env, 3, &triple);
+    napi_create_array_with_length(env, 4, &triple);
     napi_set_element(env, triple, 0, rel);
     side = scan_to_js(env, it->src, &error);
     napi_set_element(env, triple, 1, error ? error : side);
@@ -415,6 +484,8 @@ static napi_value js_walk_take(napi_env env, napi_callback_info info) {
       napi_get_null(env, &side);
     }
     napi_set_element(env, triple, 2, side);
+    napi_get_boolean(env, it->awaiting != 0, &awaiting);
+    napi_set_element(env, triple, 3, awaiting);
     napi_set_element(env, result, i, triple);
     it->src = it->dst = NULL; /* freed by scan_to_js */
     item_free(it);
@@ -456,6 +527,45 @@ static napi_value js_walk_wait(napi_env env, napi_callback_info info) {
   return promise;
 }
 
+/*
+ * walkPending(walker): gated: [rel, names] of the directory the walk waits on (its subdirectories'
+ * names, NUL-terminated one after another, in byte order), once; null when there is none, or it was
+ * shown already. Lets JS answer (walkDone) before the directory's DST side is even listed.
+ */
+static napi_value js_walk_pending(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (args_of(env, info, 1, argv, "walkPending") < 0) return NULL;
+  struct walker *w = walker_of(env, argv[0]);
+  if (!w) return NULL;
+  napi_value result;
+  pthread_mutex_lock(&w->mu);
+  if (!w->awaiting || w->shown || w->decided) {
+    pthread_mutex_unlock(&w->mu);
+    napi_get_null(env, &result);
+    return result;
+  }
+  w->shown = 1;
+  size_t rel_len = strlen(w->awaiting);
+  size_t skip = rel_len > 0 ? rel_len + 1 : 0;
+  size_t total = 0;
+  for (size_t i = 0; i < w->await_n; i++) total += strlen(w->await_subs[i]) - skip + 1;
+  napi_value rel, names;
+  void *data;
+  napi_create_buffer_copy(env, rel_len, w->awaiting, &data, &rel);
+  napi_create_buffer(env, total, &data, &names);
+  char *p = data;
+  for (size_t i = 0; i < w->await_n; i++) {
+    size_t len = strlen(w->await_subs[i]) - skip + 1;
+    memcpy(p, w->await_subs[i] + skip, len);
+    p += len;
+  }
+  pthread_mutex_unlock(&w->mu);
+  napi_create_array_with_length(env, 2, &result);
+  napi_set_element(env, result, 0, rel);
+  napi_set_element(env, result, 1, names);
+  return result;
+}
+
 /* walkSkip(walker, rel): do not list rel nor anything under it (JS does not want that subtree). */
 static napi_value js_walk_skip(napi_env env, napi_callback_info info) {
   napi_value argv[2];
@@ -470,7 +580,44 @@ static napi_value js_walk_skip(napi_env env, napi_callback_info info) {
     w->skips = realloc(w->skips, w->cap_skips * sizeof *w->skips);
   }
   w->skips[w->n_skips++] = rel;
+  pthread_cond_broadcast(&w->room); /* the SRC thread may wait for a decision on this very directory */
   pthread_mutex_unlock(&w->mu);
+  return NULL;
+}
+
+/*
+ * walkDone(walker, rel, names): gated: of the subdirectories of rel (the directory the walk waits
+ * on), list these (NUL-terminated names one after another, in byte order) and no other. Ignored for
+ * any other directory.
+ */
+static napi_value js_walk_done(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  if (args_of(env, info, 3, argv, "walkDone") < 0) return NULL;
+  struct walker *w = walker_of(env, argv[0]);
+  if (!w) return NULL;
+  char *rel = path_arg(env, argv[1]);
+  if (!rel) return NULL;
+  void *names;
+  size_t len;
+  if (buffer_arg(env, argv[2], "names", &names, &len)) {
+    free(rel);
+    return NULL;
+  }
+  if (len > 0 && ((char *)names)[len - 1] != 0) {
+    free(rel);
+    napi_throw_range_error(env, NULL, "walkDone: names must be NUL-terminated");
+    return NULL;
+  }
+  pthread_mutex_lock(&w->mu);
+  if (w->awaiting && !w->decided && strcmp(w->awaiting, rel) == 0) {
+    w->decision = malloc(len ? len : 1);
+    memcpy(w->decision, names, len);
+    w->decision_len = len;
+    w->decided = 1;
+    pthread_cond_broadcast(&w->room);
+  }
+  pthread_mutex_unlock(&w->mu);
+  free(rel);
   return NULL;
 }
 
@@ -489,6 +636,8 @@ void walker_define(napi_env env, napi_value exports) {
     {"walkTake", NULL, js_walk_take, NULL, NULL, NULL, napi_default, NULL},
     {"walkWait", NULL, js_walk_wait, NULL, NULL, NULL, napi_default, NULL},
     {"walkSkip", NULL, js_walk_skip, NULL, NULL, NULL, napi_default, NULL},
+    {"walkDone", NULL, js_walk_done, NULL, NULL, NULL, napi_default, NULL},
+    {"walkPending", NULL, js_walk_pending, NULL, NULL, NULL, napi_default, NULL},
     {"walkClose", NULL, js_walk_close, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);

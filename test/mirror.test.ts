@@ -275,3 +275,26 @@ test('an unchanged directory is trusted only while its manifest rows agree: a mi
     }
   }
 });
+
+test('an excluded directory is never read (it may be a dead network mount): its atime stays, as with rsync', async (t) => {
+  const tmp = tempDir(t);
+  const src = path.join(tmp, 'src');
+  write(src, 'keep/a', 'a');
+  write(src, 'keep/deeper/b', 'b');
+  write(src, 'mnt/nas/photo.jpg', 'big');
+  write(src, 'keep/cache/x', 'x');
+  // readdir of a directory whose atime is older than its mtime updates the atime (relatime).
+  const old = 946_684_800n * 1_000_000_000n;
+  const stamp = (rel: string) => hlfs.utimensat(Buffer.from(path.join(src, rel)), old, 1_700_000_000n * 1_000_000_000n, true);
+  for (const rel of ['mnt', 'mnt/nas', 'keep/cache', 'keep/deeper']) stamp(rel);
+  const atime = (rel: string) => fs.statSync(path.join(src, rel), { bigint: true }).atimeNs;
+  const r = await mirror(options(src, path.join(tmp, 'dst'), { excludes: ['/mnt', 'cache/'] }));
+  assert.deepEqual(r.failed, []);
+  assert.equal(r.dirsListedOutOfOrder, 0);
+  assert.ok(fs.existsSync(path.join(tmp, 'dst', 'keep', 'deeper', 'b')));
+  assert.ok(!fs.existsSync(path.join(tmp, 'dst', 'mnt')) && !fs.existsSync(path.join(tmp, 'dst', 'keep', 'cache')));
+  assert.equal(atime('mnt'), old, 'mnt was read');
+  assert.equal(atime('mnt/nas'), old, 'mnt/nas was read');
+  assert.equal(atime('keep/cache'), old, 'keep/cache was read');
+  assert.notEqual(atime('keep/deeper'), old, 'a directory mirrored is read (the check itself works on this filesystem)');
+});

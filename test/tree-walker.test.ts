@@ -74,7 +74,7 @@ test('the walker lists every SRC directory in the mirror\'s order, and the same 
   fs.mkdirSync(path.join(dst, 'a', 'y'), { recursive: true });
   fs.writeFileSync(path.join(dst, 'a', 'y', 'only-in-dst'), 'y');
   fs.writeFileSync(path.join(dst, 'c'), 'a file where SRC has a directory');
-  const handle = hlfs.walkOpen(b(src), b(dst), 3, 1000);
+  const handle = hlfs.walkOpen(b(src), b(dst), 3, 1000, false);
   const all = await drain(handle);
   hlfs.walkClose(handle);
   assert.deepEqual(all.map(([rel]) => rel.toString('latin1')), referenceOrder(src));
@@ -94,7 +94,7 @@ test('the walker runs at most maxDirs directories ahead of what was taken, and n
   const tmp = tempDir(t);
   const src = path.join(tmp, 'src');
   for (let i = 0; i < 20; i++) fs.mkdirSync(path.join(src, `d${String(i).padStart(2, '0')}`), { recursive: true });
-  const handle = hlfs.walkOpen(b(src), null, 2, 1_000_000);
+  const handle = hlfs.walkOpen(b(src), null, 2, 1_000_000, false);
   t.after(() => hlfs.walkClose(handle));
   await sleep(100);
   const first = hlfs.walkTake(handle, 100);
@@ -103,7 +103,7 @@ test('the walker runs at most maxDirs directories ahead of what was taken, and n
   // A wait for more than the walker may hold still resolves, and so does one with 1 entry allowed.
   const rest = await drain(handle);
   assert.equal(first.length + rest.length, 21);
-  const tight = hlfs.walkOpen(b(src), null, 64, 1);
+  const tight = hlfs.walkOpen(b(src), null, 64, 1, false);
   t.after(() => hlfs.walkClose(tight));
   assert.equal((await drain(tight)).length, 21);
 });
@@ -135,23 +135,84 @@ test('closing a walker mid-walk stops it; closing twice is harmless; a closed wa
   const tmp = tempDir(t);
   const src = path.join(tmp, 'src');
   for (let i = 0; i < 200; i++) fs.mkdirSync(path.join(src, `d${i}`, 'x'), { recursive: true });
-  const handle = hlfs.walkOpen(b(src), b(src), 4, 100);
+  const handle = hlfs.walkOpen(b(src), b(src), 4, 100, false);
   const pending = hlfs.walkWait(handle, 4);
   await pending;
   hlfs.walkClose(handle);
   hlfs.walkClose(handle);
   assert.throws(() => hlfs.walkTake(handle, 1), /closed/);
-  assert.throws(() => hlfs.walkOpen(b('/nonexistent\0'), null, 1, 1), /NUL/);
+  assert.throws(() => hlfs.walkOpen(b('/nonexistent\0'), null, 1, 1, false), /NUL/);
   // A walker left open does not keep the process alive (the test runner would hang).
-  hlfs.walkOpen(b(src), null, 4, 100);
+  hlfs.walkOpen(b(src), null, 4, 100, false);
 });
 
 test('a source root that cannot be listed is one failed listing, then the end of the walk', async (t) => {
   const tmp = tempDir(t);
-  const handle = hlfs.walkOpen(b(path.join(tmp, 'missing')), b(tmp), 4, 100);
+  const handle = hlfs.walkOpen(b(path.join(tmp, 'missing')), b(tmp), 4, 100, false);
   const all = await drain(handle);
   hlfs.walkClose(handle);
   assert.equal(all.length, 1);
   assert.equal((all[0]?.[1] as NodeJS.ErrnoException).code, 'ENOENT');
   assert.equal(all[0]?.[2], null, 'DST is not listed when SRC failed');
+});
+
+test('gated: the walker lists only the subdirectories named by walkDone, never the others, and goes on when its directory is dropped', async (t) => {
+  const tmp = tempDir(t);
+  const src = path.join(tmp, 'src');
+  oddTree(src);
+  const handle = hlfs.walkOpen(b(src), null, 64, 100_000, true);
+  t.after(() => hlfs.walkClose(handle));
+  const take = async (): Promise<WalkedDir> => {
+    for (;;) {
+      const got = hlfs.walkTake(handle, 1);
+      assert.notEqual(got, null, 'the walk ended early');
+      if (got && got.length === 1) return got[0] as WalkedDir;
+      await hlfs.walkWait(handle, 1);
+    }
+  };
+  const root = await take();
+  assert.equal(root[0].length, 0);
+  assert.equal(root[3], true, 'the root has subdirectories: the walk waits for walkDone');
+  // Nothing under the root is listed before the decision.
+  await sleep(50);
+  assert.deepEqual(hlfs.walkTake(handle, 10), []);
+  // Visit "a" and "c" only ("a b", "a!x", 0xff, 0xff 0x01 are excluded: never listed).
+  hlfs.walkDone(handle, b(''), Buffer.from('a\0c\0'));
+  const a = await take();
+  assert.equal(a[0].toString(), 'a');
+  assert.equal(a[3], true);
+  // Drop "a" (the mirror gave up on it): the walk goes on with "c" without a decision for "a".
+  hlfs.walkSkip(handle, b('a'));
+  const c = await take();
+  assert.equal(c[0].toString(), 'c');
+  hlfs.walkDone(handle, b('c'), Buffer.from('-\0'));
+  const dash = await take();
+  assert.equal(dash[0].toString(), 'c/-');
+  assert.equal(dash[3], false, 'no subdirectories: nothing to wait for');
+  assert.equal(await drain(handle).then((rest) => rest.length), 0, 'c/.hidden was not named: never listed');
+  assert.throws(() => hlfs.walkDone(handle, b('c'), Buffer.from('x')), /NUL-terminated/);
+});
+
+test('gated TreeWalker with a mirror-like visit: every visited directory comes in order, none listed directly', async (t) => {
+  const tmp = tempDir(t);
+  const src = path.join(tmp, 'src');
+  const dst = path.join(tmp, 'dst');
+  oddTree(src);
+  fs.mkdirSync(dst);
+  const excluded = (rel: string) => rel === 'a/y' || rel.startsWith('a/y/') || rel === 'a b';
+  const asked: string[] = [];
+  const walker = new TreeWalker(b(src), b(dst), (parent, name) => {
+    const rel = parent.length === 0 ? name.toString('latin1') : `${parent.toString('latin1')}/${name.toString('latin1')}`;
+    asked.push(rel);
+    return !excluded(rel);
+  });
+  t.after(() => walker.close());
+  const visit = referenceOrder(src).filter((rel) => !excluded(rel));
+  for (const rel of visit) {
+    const [s] = await walker.listing(b(rel), false);
+    assert.ok(s.ok, rel);
+  }
+  assert.equal(walker.fallbacks, 0);
+  assert.ok(asked.includes('a/y') && asked.includes('a b'), 'the excluded directories were asked about');
+  assert.ok(!asked.some((rel) => rel.startsWith('a/y/')), 'nothing under an excluded directory was listed');
 });

@@ -208,7 +208,11 @@ class MirrorRun {
     }
     const stack: PendingDir[] = [{ rel: Buffer.alloc(0), src: root, created: dstRoot === null, dst: dstRoot, setgid: ((dstRoot?.perm ?? 0) & 0o2000) !== 0 }];
     this.dstIdentity = dstRoot ? { ino: dstRoot.ino, dev: dstRoot.dev } : null;
-    const walker = new TreeWalker(this.srcRoot, this.dstRoot);
+    // With excludes the walker is gated: an excluded directory is never opened (it may be a dead mount).
+    const keepDir = this.matcher.empty
+      ? null
+      : (parent: Buffer, name: Buffer) => !(parent.length === 0 && name.equals(MANIFEST_NAME)) && !this.matcher.isExcluded(joinPath(parent, name), true);
+    const walker = new TreeWalker(this.srcRoot, this.dstRoot, keepDir);
     try {
       while (stack.length > 0) {
         if (this.pool) await this.pool.ready();

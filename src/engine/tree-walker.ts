@@ -1,7 +1,9 @@
 // The mirror's listings, from the native walker (native/walker.c): SRC's directories and the same
 // paths under DST, listed ahead on two threads of its own, in the order the mirror visits them. The
 // mirror asks for one directory at a time; what it does not visit (excluded, or under a directory it
-// gave up on) is dropped, and the walker told to skip that subtree.
+// gave up on) is dropped, and the walker told to skip that subtree. With excludes the walker is
+// gated: it lists a directory's subdirectories only once this side has told it which of them are not
+// excluded, so an excluded directory is never opened, as with rsync (it may be a dead network mount).
 import { hlfs, type WalkedDir, type WalkerHandle } from '../native/hlfs.js';
 import { joinPath } from './bytes.js';
 import { EMPTY_LISTING, scanPairsAsync, sideOf, type RawListing } from './walk.js';
@@ -31,6 +33,10 @@ export function compareWalkOrder(a: Buffer, b: Buffer): number {
   return a.length === b.length ? 0 : a.length < b.length ? -1 : 1;
 }
 
+/** Whether the mirror visits the subdirectory `name` of `parentRel` (not excluded). */
+export type KeepDir = (parentRel: Buffer, name: Buffer) => boolean;
+
+
 export class TreeWalker {
   private readonly handle: WalkerHandle;
   private ready: WalkedDir[] = [];
@@ -39,11 +45,46 @@ export class TreeWalker {
   /** Directories the walker had not listed where the mirror asked (listed directly instead). */
   fallbacks = 0;
 
+  /** keepDir: gated (a mirror with excludes): only the subdirectories it keeps are ever listed. */
   constructor(
     private readonly srcRoot: Buffer,
     private readonly dstRoot: Buffer,
+    private readonly keepDir: KeepDir | null = null,
   ) {
-    this.handle = hlfs.walkOpen(srcRoot, dstRoot, AHEAD_DIRS, AHEAD_ENTRIES);
+    this.handle = hlfs.walkOpen(srcRoot, dstRoot, AHEAD_DIRS, AHEAD_ENTRIES, keepDir !== null);
+  }
+
+  /**
+   * Takes what the walker has ready, without waiting. Gated, it first answers the walker, which waits
+   * on the last directory it listed until told which subdirectories to go on with: every mirror step
+   * pulls, and the walker wakes this thread for it, so the wait is short.
+   */
+  private pull(): void {
+    if (this.keepDir !== null) {
+      const pending = hlfs.walkPending(this.handle);
+      if (pending !== null) this.decide(pending[0], pending[1]);
+    }
+    const got = hlfs.walkTake(this.handle, TAKE_MAX);
+    if (got === null) {
+      this.over = true;
+      return;
+    }
+    if (got.length === 0) return;
+    this.ready = this.next === this.ready.length ? got : this.ready.slice(this.next).concat(got);
+    this.next = 0;
+  }
+
+  /** Gated: tells the walker which of `rel`'s subdirectories (names, NUL-terminated) the mirror visits. */
+  private decide(rel: Buffer, names: Buffer): void {
+    const keep: Buffer[] = [];
+    let dropped = false;
+    for (let off = 0; off < names.length; ) {
+      const end = names.indexOf(0, off);
+      if ((this.keepDir as KeepDir)(rel, names.subarray(off, end))) keep.push(names.subarray(off, end + 1));
+      else dropped = true;
+      off = end + 1;
+    }
+    hlfs.walkDone(this.handle, rel, dropped ? Buffer.concat(keep) : names);
   }
 
   /**
@@ -51,17 +92,12 @@ export class TreeWalker {
    * false (a directory this run creates: empty).
    */
   async listing(rel: Buffer, listDst: boolean): Promise<[RawListing, RawListing]> {
+    if (!this.over) this.pull();
     for (;;) {
       if (this.next === this.ready.length) {
         if (this.over) break;
-        const got = hlfs.walkTake(this.handle, TAKE_MAX);
-        if (got === null) {
-          this.over = true;
-          break;
-        }
-        this.ready = got;
-        this.next = 0;
-        if (got.length === 0) await hlfs.walkWait(this.handle, WAKE_AT);
+        this.pull();
+        if (this.next === this.ready.length && !this.over) await hlfs.walkWait(this.handle, WAKE_AT);
         continue;
       }
       const [walked, src, dst] = this.ready[this.next] as WalkedDir;
@@ -85,4 +121,4 @@ export class TreeWalker {
 }
 
 // Taken items are dropped at once: a listing can be large.
-const EMPTY_ITEM: WalkedDir = [Buffer.alloc(0), new Error('taken'), null];
+const EMPTY_ITEM: WalkedDir = [Buffer.alloc(0), new Error('taken'), null, false];

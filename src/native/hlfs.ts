@@ -10,8 +10,11 @@ export type ScanSide = [names: Buffer, stats: ArrayBuffer, self: ArrayBuffer] | 
 /** A native walker (native/walker.c); opaque to JS. */
 export type WalkerHandle = { readonly __walker: unique symbol };
 
-/** One directory from the walker: its path relative to the roots, its SRC side, its DST side (null: not listed). */
-export type WalkedDir = [rel: Buffer, src: ScanSide, dst: ScanSide | null];
+/**
+ * One directory from the walker: its path relative to the roots, its SRC side, its DST side (null: not
+ * listed), and whether the walk waits for walkDone on it (gated).
+ */
+export type WalkedDir = [rel: Buffer, src: ScanSide, dst: ScanSide | null, awaiting: boolean];
 
 export interface Hlfs {
   /** Sets atime and mtime to the nanosecond; noFollow acts on a symlink itself. */
@@ -42,15 +45,20 @@ export interface Hlfs {
   /**
    * Starts listing SRC's directories depth first (subdirectories by name bytes), each with the same
    * relative path under DST (dstRoot null: never), on two threads of its own, at most maxDirs
-   * directories or maxEntries entries ahead of what walkTake took.
+   * directories or maxEntries entries ahead of what walkTake took. gated: a directory's subdirectories
+   * are listed only after walkDone names them.
    */
-  walkOpen(srcRoot: Buffer, dstRoot: Buffer | null, maxDirs: number, maxEntries: number): WalkerHandle;
+  walkOpen(srcRoot: Buffer, dstRoot: Buffer | null, maxDirs: number, maxEntries: number, gated: boolean): WalkerHandle;
   /** Up to max listed directories in walk order; [] when none is ready; null when the walk is over. */
   walkTake(walker: WalkerHandle, max: number): WalkedDir[] | null;
   /** Resolves when atLeast directories are ready, or fewer will come before some are taken, or the walk is over. */
   walkWait(walker: WalkerHandle, atLeast: number): Promise<void>;
   /** Do not list rel nor anything under it. */
   walkSkip(walker: WalkerHandle, rel: Buffer): void;
+  /** Gated: [rel, its subdirectories' names] of the directory the walk waits on, once; else null. */
+  walkPending(walker: WalkerHandle): [rel: Buffer, names: Buffer] | null;
+  /** Gated: of rel's subdirectories, list these (names NUL-terminated one after another, in byte order). */
+  walkDone(walker: WalkerHandle, rel: Buffer, names: Buffer): void;
   /** Stops and joins the threads; idempotent. */
   walkClose(walker: WalkerHandle): void;
   /** XXH64 (seed 0) of data[offset, offset + length), as 16 lowercase hex digits. */
