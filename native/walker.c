@@ -201,11 +201,14 @@ static void *src_thread(void *arg) {
     it->entries = it->src->n;
     /* Subdirectories, pushed last first so the first pops next. */
     char **subs = NULL;
-    size_t n_subs = 0;
+    size_t n_subs = 0, cap_subs = 0;
     for (size_t i = 0; i < it->src->n; i++) {
       const struct scan_entry *e = &it->src->entries[i];
       if (e->f[7] == 0 && S_ISDIR((mode_t)e->f[0])) {
-        subs = realloc(subs, (n_subs + 1) * sizeof *subs);
+        if (n_subs == cap_subs) {
+          cap_subs = cap_subs ? 2 * cap_subs : 16;
+          subs = realloc(subs, cap_subs * sizeof *subs);
+        }
         size_t len = strlen(e->name);
         char *p = malloc(it->rel_len + 1 + len + 1);
         size_t o = 0;

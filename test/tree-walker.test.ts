@@ -216,3 +216,19 @@ test('gated TreeWalker with a mirror-like visit: every visited directory comes i
   assert.ok(asked.includes('a/y') && asked.includes('a b'), 'the excluded directories were asked about');
   assert.ok(!asked.some((rel) => rel.startsWith('a/y/')), 'nothing under an excluded directory was listed');
 });
+
+test('TreeWalker holds at most 64 listings however slowly the mirror asks (the walker, 64 more)', async (t) => {
+  const tmp = tempDir(t);
+  const src = path.join(tmp, 'src');
+  for (let i = 0; i < 400; i++) fs.mkdirSync(path.join(src, `d${String(i).padStart(3, '0')}`), { recursive: true });
+  const walker = new TreeWalker(b(src), b(src));
+  t.after(() => walker.close());
+  const order = referenceOrder(src);
+  for (const rel of order.slice(0, 8)) {
+    await sleep(20); // the walker fills its look-ahead meanwhile
+    await walker.listing(b(rel), true);
+    assert.ok(walker.buffered <= 64, `${walker.buffered} listings held after ${rel}`);
+  }
+  for (const rel of order.slice(8)) await walker.listing(b(rel), true);
+  assert.equal(walker.fallbacks, 0);
+});

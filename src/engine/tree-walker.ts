@@ -45,6 +45,11 @@ export class TreeWalker {
   /** Directories the walker had not listed where the mirror asked (listed directly instead). */
   fallbacks = 0;
 
+  /** Listings taken from the walker and not yet asked for (at most TAKE_MAX). */
+  get buffered(): number {
+    return this.ready.length - this.next;
+  }
+
   /** keepDir: gated (a mirror with excludes): only the subdirectories it keeps are ever listed. */
   constructor(
     private readonly srcRoot: Buffer,
@@ -64,7 +69,11 @@ export class TreeWalker {
       const pending = hlfs.walkPending(this.handle);
       if (pending !== null) this.decide(pending[0], pending[1]);
     }
-    const got = hlfs.walkTake(this.handle, TAKE_MAX);
+    // Never more than TAKE_MAX held here: what the walker lists ahead counts against its own limit
+    // only until it is taken, so taking on every step would let a slow mirror pile listings up.
+    const room = TAKE_MAX - (this.ready.length - this.next);
+    if (room <= 0) return;
+    const got = hlfs.walkTake(this.handle, room);
     if (got === null) {
       this.over = true;
       return;
