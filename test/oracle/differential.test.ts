@@ -11,6 +11,7 @@ import { mirror } from '../../src/engine/mirror.js';
 import { ManifestStore } from '../../src/manifest/store.js';
 import { hashFileSync } from '../../src/engine/hash.js';
 import { joinPath } from '../../src/engine/bytes.js';
+import { hlfs } from '../../src/native/hlfs.js';
 import { tempDir, isRoot } from '../helpers/tmp.js';
 import { generateTree, messUp } from './tree.js';
 import { diffSnapshots, snapshot } from './snapshot.js';
@@ -87,4 +88,38 @@ test(`home-lab mirror equals rsync -a --delete on ${SEEDS} random trees with mes
       assert.equal(b.ctimeNs, a.ctimeNs, `seed ${seed}: ${p} was touched on a no-op run`);
     }
   }
+});
+
+test('excluded directories at every depth (name, glob, dir-only, anchored, "**" patterns): home-lab equals rsync, and lists none of them', async (t) => {
+  const tmp = tempDir(t);
+  const src = path.join(tmp, 'src');
+  const excludes = ['cache/', '*.tmp-excluded', '/top/skip', 'deep/**/drop', 'node_modules'];
+  const dirs = [
+    'cache/x', 'a/cache/y', 'a/b/cache', 'a/b.tmp-excluded/c', 'top/skip/z', 'top/keep/skip', 'other/top/skip/w',
+    'deep/1/2/drop/q', 'deep/drop', 'deep/1/keep', 'p/node_modules/m/n', 'p/q/r/s', 'a!/b', 'a b/c',
+  ];
+  for (const d of dirs) {
+    fs.mkdirSync(path.join(src, d), { recursive: true });
+    fs.writeFileSync(path.join(src, d, 'f'), d);
+  }
+  fs.writeFileSync(path.join(src, 'cache-file'), 'a file named like the dir-only pattern');
+  fs.writeFileSync(path.join(src, 'p', 'q', 'cache'), 'a file "cache" is not excluded by "cache/"');
+  // Times in the past (rsync keeps a directory's mtime only to the second when it falls in the
+  // second rsync runs in), and every excluded directory an old atime: listing it would update that.
+  const old = 946_684_800n * 1_000_000_000n;
+  const past = 1_700_000_000_123_456_789n;
+  const excludedDirs = ['cache', 'a/cache', 'a/b/cache', 'a/b.tmp-excluded', 'top/skip', 'deep/1/2/drop', 'p/node_modules'];
+  const all = ['', ...dirs.flatMap((d) => d.split('/').map((_, i, parts) => parts.slice(0, i + 1).join('/')))];
+  for (const d of new Set(all)) hlfs.utimensat(Buffer.from(path.join(src, d)), excludedDirs.includes(d) ? old : past, past, true);
+  const viaRsync = path.join(tmp, 'rsync');
+  const r = spawnSync('rsync', ['-a', '--delete', ...excludes.flatMap((e) => ['--exclude', e]), `${src}/`, `${viaRsync}/`], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  // rsync never reads them either (its own check of the test's premise).
+  for (const d of excludedDirs) assert.equal(fs.statSync(path.join(src, d), { bigint: true }).atimeNs, old, `rsync read ${d}`);
+  const viaHomeLab = path.join(tmp, 'home-lab');
+  const result = await mirror({ src, dst: viaHomeLab, excludes, checksum: false, dryRun: false, jobs: 2, deletionLimits: { allow: true } });
+  assert.deepEqual(result.failed, []);
+  assert.equal(result.dirsListedOutOfOrder, 0);
+  assert.deepEqual(diffSnapshots(snapshot(viaRsync), snapshot(viaHomeLab, ['.home-lab'])), []);
+  for (const d of excludedDirs) assert.equal(fs.statSync(path.join(src, d), { bigint: true }).atimeNs, old, `home-lab read ${d}`);
 });
