@@ -12,8 +12,9 @@ import { EMPTY_LISTING, scanPairsAsync, sideOf, type RawListing } from './walk.j
 // DST is never listed long before the mirror gets there (the old prefetch listed 32 directories ahead).
 const AHEAD_DIRS = 64;
 const AHEAD_ENTRIES = 65_536;
-// Taken per native call; and when nothing is ready, the main thread sleeps until WAKE_AT directories
-// are (or fewer will come): each wake of an idle event loop costs tens of µs on these VMs.
+// Listings held on this side at most (taken up to that many per native call); and when nothing is
+// ready, the main thread sleeps until WAKE_AT directories are (or fewer will come): each wake of an
+// idle event loop costs tens of µs on these VMs.
 const TAKE_MAX = 64;
 const WAKE_AT = 4;
 
@@ -35,7 +36,6 @@ export function compareWalkOrder(a: Buffer, b: Buffer): number {
 
 /** Whether the mirror visits the subdirectory `name` of `parentRel` (not excluded). */
 export type KeepDir = (parentRel: Buffer, name: Buffer) => boolean;
-
 
 export class TreeWalker {
   private readonly handle: WalkerHandle;
