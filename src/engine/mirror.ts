@@ -209,9 +209,7 @@ class MirrorRun {
     const stack: PendingDir[] = [{ rel: Buffer.alloc(0), src: root, created: dstRoot === null, dst: dstRoot, setgid: ((dstRoot?.perm ?? 0) & 0o2000) !== 0 }];
     this.dstIdentity = dstRoot ? { ino: dstRoot.ino, dev: dstRoot.dev } : null;
     // With excludes the walker is gated: an excluded directory is never opened (it may be a dead mount).
-    const keepDir = this.matcher.empty
-      ? null
-      : (parent: Buffer, name: Buffer) => !(parent.length === 0 && name.equals(MANIFEST_NAME)) && !this.matcher.isExcluded(joinPath(parent, name), true);
+    const keepDir = this.matcher.empty ? null : (parent: Buffer, name: Buffer) => this.mirrored(parent, name, true);
     const walker = new TreeWalker(this.srcRoot, this.dstRoot, keepDir);
     try {
       while (stack.length > 0) {
@@ -229,11 +227,16 @@ class MirrorRun {
     this.listedOutOfOrder = walker.fallbacks;
   }
 
+  /** Whether the entry `name` of the directory `dirRel` is part of the mirror: not excluded, not home-lab's own. */
+  private mirrored(dirRel: Buffer, name: Buffer, isDir: boolean): boolean {
+    if (dirRel.length === 0 && name.equals(MANIFEST_NAME)) return false;
+    return this.matcher.empty || !this.matcher.isExcluded(joinPath(dirRel, name), isDir);
+  }
+
   /** Plans and starts the work of one directory; returns its subdirectories to visit, in order. */
   private processDirectory(dir: PendingDir, srcRaw: RawListing, dstRaw: RawListing): PendingDir[] {
     const atRoot = dir.rel.length === 0;
-    const keep = (name: Buffer, isDir: boolean) =>
-      !(atRoot && name.equals(MANIFEST_NAME)) && (this.matcher.empty || !this.matcher.isExcluded(joinPath(dir.rel, name), isDir));
+    const keep = (name: Buffer, isDir: boolean) => this.mirrored(dir.rel, name, isDir);
     // The directory listed must be the one planned from: not replaced, and no symlink swapped in on
     // its path since the parent was listed (that would copy from, or write to, somewhere else).
     if (srcRaw.ok && !sameIdentity(srcRaw, dir.src)) {
