@@ -21,6 +21,8 @@
 #include <node_api.h>
 #include <uv.h>
 #include "args.h"
+#define XXH_INLINE_ALL
+#include <xxhash.h>
 
 #define NS_PER_S 1000000000LL
 
@@ -251,21 +253,23 @@ static napi_value js_scandir_batch_async(napi_env env, napi_callback_info info) 
 }
 
 /*
- * copySmall(src, dst, stem, buffer, nums, times, out: Int32Array(3)): number
+ * copyFile(src, dst, stem, buffer, nums, times, out: Int32Array(3), hex: Buffer(16)): number
  *
- * The whole copy of one small regular file (size + 1 <= buffer.length) in one call, so a small file
- * costs its ten system calls and not ten crossings from JavaScript (measured here, 50,000 files of
+ * The whole copy of one regular file in one call, hashing every byte with XXH64 as it goes, so a
+ * file costs its system calls and not a crossing from JavaScript each (measured here, 50,000 files of
  * 1-16 KiB, one thread: the same calls from Node's fs took 2.8 s against 1.7-2.3 s from C).
- * open(O_NOFOLLOW|O_NONBLOCK), read size+1 bytes, fstat, close; refuse a file that is no longer
- * regular, another inode, or of another size or mtime than the walk saw; then open a temp file
- * beside dst (O_EXCL, named stem + hex counter), write, fchown/fchmod when asked, futimens, close,
- * rename over dst. The bytes stay in `buffer`: the caller hashes them (the same bytes written).
+ * A file smaller than the buffer (size + 1 <= buffer.length): open(O_NOFOLLOW|O_NONBLOCK), read
+ * size+1 bytes, fstat, close; refuse a file that is no longer regular, another inode, or of another
+ * size or mtime than the walk saw; then open a temp file beside dst (O_EXCL, named stem + hex
+ * counter), write, fchown/fchmod when asked, futimens, close, rename over dst. A bigger file is read
+ * and written a buffer at a time into the temp file (a buffer of 64 KiB is still in the CPU cache
+ * when it is hashed and written), then checked with fstat the same way before the rename.
  *
  * nums (Float64Array(6)): size, permission bits, uid, gid, flags (1 chown, 2 chmod, 4 inode known,
  * 8 device known), temp counter; times (BigInt64Array(4)): mtime ns, atime ns, inode, device (typed
  * arrays the caller reuses: no BigInt is made per file for the small numbers). Returns the bytes
- * copied, or -1 - bytes read with out = [stage, errno, temp names tried]; stages are COPY_* below.
- * A failed copy leaves no temp file.
+ * copied, with their XXH64 as 16 hex digits in hex, or -1 - bytes read with out = [stage, errno,
+ * temp names tried]; stages are COPY_* below. A failed copy leaves no temp file.
  */
 enum { COPY_OK, COPY_OPEN_SRC, COPY_READ, COPY_FSTAT, COPY_NOT_REG, COPY_REPLACED, COPY_CHANGED,
        COPY_OPEN_TMP, COPY_WRITE, COPY_FCHOWN, COPY_FCHMOD, COPY_FUTIMENS, COPY_CLOSE, COPY_RENAME };
@@ -286,56 +290,57 @@ static ssize_t read_full(int fd, char *p, size_t want) {
   return (ssize_t)total;
 }
 
-static int copy_small(const char *src, const char *dst, const char *stem, size_t stem_len, char *buf,
-                      size_t cap, const double *nums, const int64_t *times, int32_t *out, ssize_t *copied) {
-  int64_t size = (int64_t)nums[0];
-  int64_t flags = (int64_t)nums[4];
-  int64_t counter = (int64_t)nums[5];
-  out[2] = 0;
-  if (size < 0 || (uint64_t)size + 1 > cap) { out[0] = COPY_READ; out[1] = EINVAL; return -1; }
-  int in = open(src, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-  if (in < 0) { out[0] = COPY_OPEN_SRC; out[1] = errno; return -1; }
-  ssize_t total = read_full(in, buf, (size_t)size + 1);
-  int read_err = total < 0 ? errno : 0;
-  struct stat st;
-  int fstat_rc = fstat(in, &st);
-  int fstat_err = errno;
-  close(in);
-  if (fstat_rc != 0) { out[0] = COPY_FSTAT; out[1] = fstat_err; return -1; }
-  if (!S_ISREG(st.st_mode)) { out[0] = COPY_NOT_REG; out[1] = 0; return -1; }
-  if (read_err) { out[0] = COPY_READ; out[1] = read_err; return -1; }
-  if (((flags & 4) && (int64_t)st.st_ino != times[2]) || ((flags & 8) && (int64_t)st.st_dev != times[3])) {
-    out[0] = COPY_REPLACED; out[1] = 0; return -1;
+static int write_full(int fd, const char *p, size_t n) {
+  for (size_t off = 0; off < n;) {
+    ssize_t w = write(fd, p + off, n - off);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    off += (size_t)w;
   }
-  int64_t mtime = (int64_t)st.st_mtim.tv_sec * NS_PER_S + st.st_mtim.tv_nsec;
-  *copied = total;
-  if (total != size || st.st_size != size || mtime != times[0]) { out[0] = COPY_CHANGED; out[1] = 0; return -1; }
+  return 0;
+}
 
+/* Why the file read is not the one the walk saw (COPY_OK: it is). */
+static int source_moved(const struct stat *st, int64_t copied, int64_t size, int64_t flags, const int64_t *times) {
+  if (!S_ISREG(st->st_mode)) return COPY_NOT_REG;
+  if (((flags & 4) && (int64_t)st->st_ino != times[2]) || ((flags & 8) && (int64_t)st->st_dev != times[3])) return COPY_REPLACED;
+  int64_t mtime = (int64_t)st->st_mtim.tv_sec * NS_PER_S + st->st_mtim.tv_nsec;
+  if (copied != size || st->st_size != size || mtime != times[0]) return COPY_CHANGED;
+  return COPY_OK;
+}
+
+/* A temp file beside dst, created O_EXCL; its name in *tmp (malloc'ed). -1 with out set when none could be made. */
+static int open_temp(const char *dst, const char *stem, size_t stem_len, int64_t counter, mode_t perm, char **tmp, int32_t *out) {
   const char *slash = strrchr(dst, '/');
   size_t dir_len = slash ? (size_t)(slash - dst) + 1 : 0;
-  size_t tmp_cap = dir_len + stem_len + 24;
-  char *tmp = malloc(tmp_cap);
-  memcpy(tmp, dst, dir_len);
-  memcpy(tmp + dir_len, stem, stem_len);
-  mode_t perm = (mode_t)((int64_t)nums[1] & 07777);
-  int fd = -1;
+  char *name = malloc(dir_len + stem_len + 24);
+  memcpy(name, dst, dir_len);
+  memcpy(name + dir_len, stem, stem_len);
   for (int attempt = 0; ; attempt++) {
-    snprintf(tmp + dir_len + stem_len, 24, "%llx", (unsigned long long)(counter + attempt));
+    snprintf(name + dir_len + stem_len, 24, "%llx", (unsigned long long)(counter + attempt));
     out[2] = attempt + 1;
-    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, perm & 0777);
-    if (fd >= 0) break;
-    if (errno != EEXIST || attempt > 5) { out[0] = COPY_OPEN_TMP; out[1] = errno; free(tmp); return -1; }
-  }
-  int stage = COPY_OK;
-  int err = 0;
-  for (ssize_t off = 0; off < total;) {
-    ssize_t n = write(fd, buf + off, (size_t)(total - off));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      stage = COPY_WRITE; err = errno; break;
+    int fd = open(name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, perm & 0777);
+    if (fd >= 0) {
+      *tmp = name;
+      return fd;
     }
-    off += n;
+    if (errno != EEXIST || attempt > 5) {
+      out[0] = COPY_OPEN_TMP; out[1] = errno;
+      free(name);
+      return -1;
+    }
   }
+}
+
+/*
+ * Owner, mode and times onto the temp file, close it, rename it over dst; with a stage already failed
+ * (or failing here), the temp file is removed instead. Frees tmp. Returns the stage.
+ */
+static int finish_temp(int fd, char *tmp, const char *dst, int stage, int err, const double *nums, const int64_t *times, int32_t *out) {
+  int64_t flags = (int64_t)nums[4];
+  mode_t perm = (mode_t)((int64_t)nums[1] & 07777);
   struct timespec ts[2];
   ts[0].tv_sec = times[1] / NS_PER_S; ts[0].tv_nsec = times[1] % NS_PER_S;
   if (ts[0].tv_nsec < 0) { ts[0].tv_nsec += NS_PER_S; ts[0].tv_sec -= 1; }
@@ -349,9 +354,83 @@ static int copy_small(const char *src, const char *dst, const char *stem, size_t
   if (!stage && rename(tmp, dst) != 0) { stage = COPY_RENAME; err = errno; }
   if (stage) unlink(tmp);
   free(tmp);
-  if (stage) { out[0] = stage; out[1] = err; return -1; }
-  out[0] = COPY_OK; out[1] = 0;
+  out[0] = stage; out[1] = stage ? err : 0;
+  return stage;
+}
+
+/* A file of cap bytes or more: read, hash and write a buffer at a time, then check the source with fstat. */
+static int copy_streamed(int in, const char *dst, const char *stem, size_t stem_len, char *buf, size_t cap,
+                         const double *nums, const int64_t *times, int32_t *out, ssize_t *copied, uint64_t *hash) {
+  int64_t size = (int64_t)nums[0];
+  char *tmp;
+  int fd = open_temp(dst, stem, stem_len, (int64_t)nums[5], (mode_t)((int64_t)nums[1] & 07777), &tmp, out);
+  if (fd < 0) { close(in); return -1; }
+  XXH64_state_t state;
+  XXH64_reset(&state, 0);
+  int64_t total = 0;
+  int stage = COPY_OK, err = 0;
+  for (;;) {
+    ssize_t n = read(in, buf, cap);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      stage = COPY_READ; err = errno; break;
+    }
+    if (n == 0) break;
+    XXH64_update(&state, buf, (size_t)n);
+    if (write_full(fd, buf, (size_t)n) != 0) { stage = COPY_WRITE; err = errno; break; }
+    total += n;
+    if (total > size) break; /* grown since the walk: the check below refuses it */
+  }
+  *copied = total;
+  struct stat st;
+  if (fstat(in, &st) != 0) {
+    if (!stage) { stage = COPY_FSTAT; err = errno; }
+  } else {
+    /* a source that is not what the walk saw explains a failed read: that is the answer */
+    int moved = source_moved(&st, total, size, (int64_t)nums[4], times);
+    if (moved == COPY_NOT_REG || moved == COPY_REPLACED || (!stage && moved)) { stage = moved; err = 0; }
+  }
+  close(in);
+  if (finish_temp(fd, tmp, dst, stage, err, nums, times, out)) return -1;
+  *hash = XXH64_digest(&state);
   return 0;
+}
+
+static int copy_file(const char *src, const char *dst, const char *stem, size_t stem_len, char *buf,
+                     size_t cap, const double *nums, const int64_t *times, int32_t *out, ssize_t *copied, uint64_t *hash) {
+  int64_t size = (int64_t)nums[0];
+  out[2] = 0;
+  *copied = 0;
+  if (size < 0 || cap == 0) { out[0] = COPY_READ; out[1] = EINVAL; return -1; }
+  int in = open(src, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (in < 0) { out[0] = COPY_OPEN_SRC; out[1] = errno; return -1; }
+  if ((uint64_t)size + 1 > cap) return copy_streamed(in, dst, stem, stem_len, buf, cap, nums, times, out, copied, hash);
+  ssize_t total = read_full(in, buf, (size_t)size + 1);
+  int read_err = total < 0 ? errno : 0;
+  struct stat st;
+  int fstat_rc = fstat(in, &st);
+  int fstat_err = errno;
+  close(in);
+  if (fstat_rc != 0) { out[0] = COPY_FSTAT; out[1] = fstat_err; return -1; }
+  if (!S_ISREG(st.st_mode)) { out[0] = COPY_NOT_REG; out[1] = 0; return -1; }
+  if (read_err) { out[0] = COPY_READ; out[1] = read_err; return -1; }
+  *copied = total;
+  int moved = source_moved(&st, total, size, (int64_t)nums[4], times);
+  if (moved) { out[0] = moved; out[1] = 0; return -1; }
+  char *tmp;
+  int fd = open_temp(dst, stem, stem_len, (int64_t)nums[5], (mode_t)((int64_t)nums[1] & 07777), &tmp, out);
+  if (fd < 0) return -1;
+  int stage = COPY_OK, err = 0;
+  if (write_full(fd, buf, (size_t)total) != 0) { stage = COPY_WRITE; err = errno; }
+  if (finish_temp(fd, tmp, dst, stage, err, nums, times, out)) return -1;
+  *hash = XXH64(buf, (size_t)total, 0);
+  return 0;
+}
+
+/* 16 lowercase hex digits of h into out. */
+static void hex16(char *out, uint64_t h) {
+  static const char digits[] = "0123456789abcdef";
+  for (int i = 15; i >= 0; i--, h >>= 4) out[i] = digits[h & 15];
 }
 
 /* Reads exactly n arguments into argv; -1 after throwing when fewer were passed. */
@@ -391,14 +470,22 @@ int typed_arg(napi_env env, napi_value v, napi_typedarray_type want, size_t min,
   return 0;
 }
 
-static napi_value js_copy_small(napi_env env, napi_callback_info info) {
-  napi_value argv[7];
-  if (args_of(env, info, 7, argv, "copySmall")) return NULL;
+static napi_value js_copy_file(napi_env env, napi_callback_info info) {
+  napi_value argv[8];
+  if (args_of(env, info, 8, argv, "copyFile")) return NULL;
   void *stem;
   size_t stem_len;
   void *buf;
   size_t cap;
-  if (buffer_arg(env, argv[2], "stem", &stem, &stem_len) || buffer_arg(env, argv[3], "buffer", &buf, &cap)) return NULL;
+  void *hex;
+  size_t hex_len;
+  if (buffer_arg(env, argv[2], "stem", &stem, &stem_len) || buffer_arg(env, argv[3], "buffer", &buf, &cap) ||
+      buffer_arg(env, argv[7], "hex", &hex, &hex_len))
+    return NULL;
+  if (hex_len < 16) {
+    napi_throw_range_error(env, NULL, "copyFile: hex must hold 16 bytes");
+    return NULL;
+  }
   void *nums;
   void *times;
   void *out;
@@ -410,32 +497,32 @@ static napi_value js_copy_small(napi_env env, napi_callback_info info) {
   char *dst = path_arg(env, argv[1]);
   if (!dst) { free(src); return NULL; }
   ssize_t copied = 0;
-  int rc = copy_small(src, dst, stem, stem_len, buf, cap, nums, times, out, &copied);
+  uint64_t hash = 0;
+  int rc = copy_file(src, dst, stem, stem_len, buf, cap, nums, times, out, &copied, &hash);
   free(src);
   free(dst);
+  if (rc == 0) hex16(hex, hash);
   napi_value result;
   napi_create_double(env, rc == 0 ? (double)copied : -1 - (double)copied, &result);
   return result;
 }
 
 /*
- * copyBatch(packed: ArrayBuffer, count, stem, counter, data: Buffer, res: Float64Array(count * 4)): number
+ * copyBatch(packed: ArrayBuffer, count, stem, counter, buffer, res: Float64Array(count * 4), hex: Buffer(count * 16)): number
  *
- * copySmall for every small 'copy' task of a batch in the layout of src/engine/batch-codec.ts (keep
- * the two in step): count * 4 int64 (mtime ns, atime ns, inode, device), then count * 9 float64
- * (kind, size, mode, uid, gid, flags, umask, length of src, length of dst), then the path bytes.
- * Each copied file's bytes go to `data` one after another, for the caller to hash. res per task:
- * [1, offset in data, bytes, 0] copied; [2, stage, errno, bytes read] failed; [0, 0, 0, 0] left to
- * the caller (another kind, a file of the buffer's size or more, or no room left in data). Returns
- * the temp names used. One call per batch instead of one per file: the workers' JavaScript around
- * each copy was ~20 % of their samples on the 50,000-file tree (perf).
+ * copyFile for every 'copy' task of a batch in the layout of src/engine/batch-codec.ts (keep the two
+ * in step): count * 4 int64 (mtime ns, atime ns, inode, device), then count * 9 float64 (kind, size,
+ * mode, uid, gid, flags, umask, length of src, length of dst), then the path bytes. res per task:
+ * [1, bytes, 0, 0] copied, its XXH64 in hex[16 * i, 16 * i + 16); [2, stage, errno, bytes read]
+ * failed; [0, 0, 0, 0] left to the caller (another kind, or a path too long for this call's stack
+ * buffers). Returns the temp names used. One call per batch instead of one per file: the workers'
+ * JavaScript around each copy was ~20 % of their samples on the 50,000-file tree (perf).
  */
 #define BATCH_BIGS 4
 #define BATCH_NUMS 9
-#define SMALL_MAX (64 * 1024)
 static napi_value js_copy_batch(napi_env env, napi_callback_info info) {
-  napi_value argv[6];
-  if (args_of(env, info, 6, argv, "copyBatch")) return NULL;
+  napi_value argv[7];
+  if (args_of(env, info, 7, argv, "copyBatch")) return NULL;
   void *packed;
   size_t packed_len;
   if (napi_get_arraybuffer_info(env, argv[0], &packed, &packed_len) != napi_ok) {
@@ -448,12 +535,21 @@ static napi_value js_copy_batch(napi_env env, napi_callback_info info) {
   napi_get_value_double(env, argv[3], &counter0);
   void *stem;
   size_t stem_len;
-  void *data;
+  void *buf;
   size_t cap;
-  if (buffer_arg(env, argv[2], "stem", &stem, &stem_len) || buffer_arg(env, argv[4], "data", &data, &cap)) return NULL;
+  void *hexp;
+  size_t hex_len;
+  if (buffer_arg(env, argv[2], "stem", &stem, &stem_len) || buffer_arg(env, argv[4], "buffer", &buf, &cap) ||
+      buffer_arg(env, argv[6], "hex", &hexp, &hex_len))
+    return NULL;
   void *resp;
   if (typed_arg(env, argv[5], napi_float64_array, (size_t)count * 4, &resp)) return NULL;
+  if (hex_len < (size_t)count * 16) {
+    napi_throw_range_error(env, NULL, "copyBatch: hex must hold 16 bytes a task");
+    return NULL;
+  }
   double *res = resp;
+  char *hex = hexp;
   size_t head = (size_t)count * (BATCH_BIGS + BATCH_NUMS) * 8;
   if (packed_len < head) {
     napi_throw_range_error(env, NULL, "copyBatch: packed batch shorter than its header");
@@ -464,7 +560,6 @@ static napi_value js_copy_batch(napi_env env, napi_callback_info info) {
   const char *paths = (const char *)packed + head;
   size_t paths_len = packed_len - head;
   size_t at = 0;
-  size_t used = 0;
   double counter = counter0;
   char src[4096], dst[4096];
   for (uint32_t i = 0; i < count; i++) {
@@ -478,7 +573,7 @@ static napi_value js_copy_batch(napi_env env, napi_callback_info info) {
     r[0] = r[1] = r[2] = r[3] = 0;
     if (at > paths_len) break; /* malformed: leave the rest to the caller */
     double size = n[1];
-    if (n[0] != 0 || size < 0 || size >= SMALL_MAX || used + (size_t)size + 1 > cap) continue;
+    if (n[0] != 0 || size < 0) continue;
     if (len_a >= sizeof src || len_b >= sizeof dst) continue;
     if (memchr(paths + here, 0, len_a + len_b) != NULL) continue;
     memcpy(src, paths + here, len_a);
@@ -489,17 +584,18 @@ static napi_value js_copy_batch(napi_env env, napi_callback_info info) {
     int64_t perm = (int64_t)n[2] & 07777;
     int64_t umask_bits = (int64_t)n[6];
     bool chown_it = flags & 1;
-    /* the same rule as copySmallSync: chmod unless open() under this umask already gave the mode */
+    /* the same rule as copyFileSync: chmod unless open() under this umask already gave the mode */
     bool chmod_it = chown_it || !(flags & 2) || (perm & ~umask_bits) != perm || perm > 0777;
-    double small_nums[6] = {size, (double)perm, n[3], n[4], (double)((chown_it ? 1 : 0) | (chmod_it ? 2 : 0) | (flags & 4) | (flags & 8)), counter};
-    int64_t small_times[4] = {g[0], g[1], g[2], g[3]};
+    double file_nums[6] = {size, (double)perm, n[3], n[4], (double)((chown_it ? 1 : 0) | (chmod_it ? 2 : 0) | (flags & 4) | (flags & 8)), counter};
+    int64_t file_times[4] = {g[0], g[1], g[2], g[3]};
     int32_t out[3];
     ssize_t copied = 0;
-    int rc = copy_small(src, dst, stem, stem_len, (char *)data + used, cap - used, small_nums, small_times, out, &copied);
+    uint64_t hash = 0;
+    int rc = copy_file(src, dst, stem, stem_len, buf, cap, file_nums, file_times, out, &copied, &hash);
     counter += out[2];
     if (rc == 0) {
-      r[0] = 1; r[1] = (double)used; r[2] = (double)copied;
-      used += (size_t)copied;
+      r[0] = 1; r[1] = (double)copied;
+      hex16(hex + (size_t)i * 16, hash);
     } else {
       r[0] = 2; r[1] = out[0]; r[2] = out[1]; r[3] = (double)copied;
     }
@@ -516,7 +612,7 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
     {"mknod", NULL, js_mknod, NULL, NULL, NULL, napi_default, NULL},
     {"fstat", NULL, js_fstat, NULL, NULL, NULL, napi_default, NULL},
     {"copyBatch", NULL, js_copy_batch, NULL, NULL, NULL, napi_default, NULL},
-    {"copySmall", NULL, js_copy_small, NULL, NULL, NULL, napi_default, NULL},
+    {"copyFile", NULL, js_copy_file, NULL, NULL, NULL, napi_default, NULL},
     {"scandirBatchAsync", NULL, js_scandir_batch_async, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);

@@ -1,7 +1,7 @@
-// copyFileSync (src/engine/copy-file.ts) on real files: a file smaller than the buffer goes through
-// the one-call native copy (hlfs.copySmall), a bigger one through the streaming JavaScript loop. Both
+// copyFileSync (src/engine/copy-file.ts) on real files: one native call (hlfs.copyFile), which reads a
+// file smaller than the buffer in one read and streams a bigger one a buffer at a time. Both ways
 // must copy the same bytes and attributes and refuse the same changed sources, leaving no temp file.
-// copyBatchSync (the workers' path) makes the native copies of a whole packed batch in one call.
+// copyBatchSync (the workers' path) makes the copies of a whole packed batch in one call.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -142,29 +142,35 @@ test('copyBatchSync: a packed batch is copied natively, each result as copyFileS
   const big = write('big', IO_CHUNK_BYTES);
   const noDir = { ...write('nodir', 10), dst: Buffer.from(path.join(out, 'missing', 'nodir')) };
   const ok2 = write('ok2', 3000);
-  const tail = write('tail', 3000);
-  const tasks: Task[] = [ok1, empty, changed, gone, big, noDir, ok2].map((job) => ({ kind: 'copy', job }));
-  tasks.push({ kind: 'hash', path: ok1.src, sizeBytes: 100, mtimeNs: ok1.mtimeNs }, { kind: 'copy', job: tail });
-  // Room for everything but the last file's 3,001 bytes: it is left to the caller.
-  const results = copyBatchSync(encodeTasks(tasks), Buffer.alloc(100 + 1 + 1 + 3000 + 1 + 500));
+  const grown = write('grown', IO_CHUNK_BYTES * 2 + 5);
+  fs.appendFileSync(grown.src, 'y');
+  const tasks: Task[] = [ok1, empty, changed, gone, big, noDir, ok2, grown].map((job) => ({ kind: 'copy', job }));
+  tasks.push({ kind: 'hash', path: ok1.src, sizeBytes: 100, mtimeNs: ok1.mtimeNs });
+  // A path too long for the native batch's stack buffers is left to the caller, like the hash task.
+  const longDst = Buffer.from(path.join(out, 'x'.repeat(4100)));
+  tasks.push({ kind: 'copy', job: { ...ok1, dst: longDst } });
+  const results = copyBatchSync(encodeTasks(tasks), ioBuffer());
   const hashOf = (job: CopyJob) => hashBytes(fs.readFileSync(job.src));
   assert.deepEqual(results[0], { ok: true, hash: hashOf(ok1), sizeBytes: 100, mtimeNs: ok1.mtimeNs });
   assert.deepEqual(results[1], { ok: true, hash: hashOf(empty), sizeBytes: 0, mtimeNs: empty.mtimeNs });
   assert.equal(results[2]?.ok === false && results[2].code, 'CHANGED');
   assert.match(results[2]?.ok === false ? results[2].error : '', /read 51 of 50 bytes/);
   assert.deepEqual(results[3], { ok: false, code: 'ENOENT', error: 'ENOENT (open)' });
-  assert.equal(results[4], null);
+  // A file of the buffer's size or more is streamed, in the same call.
+  assert.deepEqual(results[4], { ok: true, hash: hashOf(big), sizeBytes: IO_CHUNK_BYTES, mtimeNs: big.mtimeNs });
   assert.deepEqual(results[5], { ok: false, code: 'ENOENT', error: 'ENOENT (open)' });
   assert.deepEqual(results[6], { ok: true, hash: hashOf(ok2), sizeBytes: 3000, mtimeNs: ok2.mtimeNs });
-  assert.equal(results[7], null);
+  assert.equal(results[7]?.ok === false && results[7].code, 'CHANGED');
+  assert.match(results[7]?.ok === false ? results[7].error : '', new RegExp(`read ${IO_CHUNK_BYTES * 2 + 6} of ${IO_CHUNK_BYTES * 2 + 5} bytes`));
   assert.equal(results[8], null);
-  for (const job of [ok1, empty, ok2]) {
+  assert.equal(results[9], null);
+  for (const job of [ok1, empty, ok2, big]) {
     const st = fs.lstatSync(job.dst, { bigint: true });
     assert.deepEqual(fs.readFileSync(job.dst), fs.readFileSync(job.src));
     assert.equal(st.mtimeNs, job.mtimeNs);
     assert.equal(Number(st.mode) & 0o7777, 0o604);
   }
-  assert.deepEqual(fs.readdirSync(out).sort(), ['empty', 'ok1', 'ok2']);
+  assert.deepEqual(fs.readdirSync(out).sort(), ['big', 'empty', 'ok1', 'ok2']);
 });
 
 test('copyBatchSync on a full disk: ENOSPC per file, no temp file left, every copied file whole', { skip: isRoot ? false : 'needs root to mount a size-limited tmpfs' }, (t) => {

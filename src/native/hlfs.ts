@@ -31,16 +31,16 @@ export interface Hlfs {
    * the directory's own [device, inode]. A directory that failed is its Error; null for null.
    */
   /**
-   * copySmall for each small copy task of a packed batch (src/engine/batch-codec.ts's layout), bytes
-   * one after another in data; res holds 4 numbers per task (see native/hlfs.c). Returns the temp
-   * names used.
+   * copyFile for each copy task of a packed batch (src/engine/batch-codec.ts's layout) through buffer;
+   * res holds 4 numbers per task and hex 16 hex digits of XXH64 per task copied (see native/hlfs.c).
+   * Returns the temp names used.
    */
-  copyBatch(packed: ArrayBuffer, count: number, stem: Buffer, counter: number, data: Buffer, res: Float64Array): number;
+  copyBatch(packed: ArrayBuffer, count: number, stem: Buffer, counter: number, buffer: Buffer, res: Float64Array, hex: Buffer): number;
   /**
-   * Copies one small file (size + 1 <= buffer.length) in one call; see native/hlfs.c for nums, times
-   * and out. Returns the bytes copied (left in buffer for the caller to hash), or -1 - bytes read.
+   * Copies one regular file through buffer, hashing it as it goes; see native/hlfs.c for nums, times
+   * and out. Returns the bytes copied, their XXH64 in hex (16 hex digits), or -1 - bytes read.
    */
-  copySmall(src: Buffer, dst: Buffer, stem: Buffer, buffer: Buffer, nums: Float64Array, times: BigInt64Array, out: Int32Array): number;
+  copyFile(src: Buffer, dst: Buffer, stem: Buffer, buffer: Buffer, nums: Float64Array, times: BigInt64Array, out: Int32Array, hex: Buffer): number;
   scandirBatchAsync(dirs: (Buffer | null)[]): Promise<(ScanSide | null)[]>;
   /**
    * Starts listing SRC's directories depth first (subdirectories by name bytes), each with the same
