@@ -165,6 +165,25 @@ static napi_value js_fstat(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/*
+ * syncfs(path): flushes the filesystem holding path (a directory) to its disk, as `sync -f` does,
+ * without starting a process for it. Throws fs-style errors.
+ */
+static napi_value js_syncfs(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (args_of(env, info, 1, argv, "syncfs")) return NULL;
+  char *p = path_arg(env, argv[0]);
+  if (!p) return NULL;
+  int fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  free(p);
+  if (fd < 0) return throw_errno(env, errno, "open");
+  int rc = syncfs(fd);
+  int err = errno;
+  close(fd);
+  if (rc != 0) return throw_errno(env, err, "syncfs");
+  return NULL;
+}
+
 #include "scan.h"
 
 static struct scan_result *scan_new(napi_env env, napi_value path) {
@@ -611,6 +630,7 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
     {"futimens", NULL, js_futimens, NULL, NULL, NULL, napi_default, NULL},
     {"mknod", NULL, js_mknod, NULL, NULL, NULL, napi_default, NULL},
     {"fstat", NULL, js_fstat, NULL, NULL, NULL, napi_default, NULL},
+    {"syncfs", NULL, js_syncfs, NULL, NULL, NULL, napi_default, NULL},
     {"copyBatch", NULL, js_copy_batch, NULL, NULL, NULL, napi_default, NULL},
     {"copyFile", NULL, js_copy_file, NULL, NULL, NULL, napi_default, NULL},
     {"scandirBatchAsync", NULL, js_scandir_batch_async, NULL, NULL, NULL, napi_default, NULL},

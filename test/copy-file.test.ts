@@ -13,6 +13,7 @@ import type { Task } from '../src/engine/tasks.js';
 import { hashBytes, ioBuffer, IO_CHUNK_BYTES } from '../src/engine/hash.js';
 import { tempDir, isRoot } from './helpers/tmp.js';
 import { mountTmpfs } from './helpers/mount.js';
+import { hlfs } from '../src/native/hlfs.js';
 
 const SIZES = { small: 3000, streamed: IO_CHUNK_BYTES * 2 + 17 } as const;
 
@@ -192,4 +193,13 @@ test('copyBatchSync on a full disk: ENOSPC per file, no temp file left, every co
     if (r?.ok) assert.deepEqual(fs.readFileSync(job.dst), fs.readFileSync(job.src));
     else assert.equal(fs.existsSync(job.dst), false);
   });
+});
+
+test('hlfs.syncfs flushes the filesystem of a directory; a missing one or a file is an fs-style error', (t) => {
+  const dir = tempDir(t);
+  hlfs.syncfs(Buffer.from(dir));
+  const file = path.join(dir, 'f');
+  fs.writeFileSync(file, 'x');
+  assert.throws(() => hlfs.syncfs(Buffer.from(file)), { code: 'ENOTDIR', syscall: 'open' });
+  assert.throws(() => hlfs.syncfs(Buffer.from(path.join(dir, 'missing'))), { code: 'ENOENT', syscall: 'open' });
 });

@@ -22,6 +22,8 @@ export interface Hlfs {
   futimens(fd: number, atimeNs: bigint, mtimeNs: bigint): void;
   /** mode holds the file type bits (S_IFIFO, S_IFSOCK, S_IFCHR, S_IFBLK) and the permission bits. */
   mknod(file: Buffer, mode: number, rdev: bigint): void;
+  /** Flushes the filesystem holding the directory `dir` to disk (syncfs(2), as `sync -f` does). Throws fs-style errors. */
+  syncfs(dir: Buffer): void;
   /** fstat into out: [mode, size, mtime ns, inode, device]. Throws fs-style errors. */
   fstat(fd: number, out: BigInt64Array): void;
   /**
