@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { hlfs, type WalkedDir, type WalkerHandle } from '../src/native/hlfs.js';
-import { compareWalkOrder, TreeWalker } from '../src/engine/tree-walker.js';
+import { hlfs, type WalkerHandle } from '../src/native/hlfs.js';
+import { compareWalkOrder, TreeWalker, walkTake, type WalkedDir } from '../src/engine/tree-walker.js';
 import { joinPath } from '../src/engine/bytes.js';
 import { tempDir } from './helpers/tmp.js';
 
@@ -59,7 +59,7 @@ function referenceOrder(root: string): string[] {
 async function drain(handle: WalkerHandle): Promise<WalkedDir[]> {
   const all: WalkedDir[] = [];
   for (;;) {
-    const got = hlfs.walkTake(handle, 3);
+    const got = walkTake(handle, 3);
     if (got === null) return all;
     if (got.length === 0) await hlfs.walkWait(handle, 2);
     all.push(...got);
@@ -80,8 +80,8 @@ test('the walker lists every SRC directory in the mirror\'s order, and the same 
   assert.deepEqual(all.map(([rel]) => rel.toString('latin1')), referenceOrder(src));
   const byRel = new Map(all.map((d) => [d[0].toString('latin1'), d]));
   const names = (side: WalkedDir[1] | null): string[] => {
-    assert.ok(Array.isArray(side), `a listing, not ${String(side)}`);
-    return side[0].toString('latin1').split('\0').slice(0, -1);
+    assert.ok(side !== null && !(side instanceof Error) && side.ok, `a listing, not ${String(side)}`);
+    return side.names.toString('latin1').split('\0').slice(0, -1);
   };
   assert.deepEqual(names(byRel.get('')?.[1] ?? null), ['a', 'a b', 'a!x', 'c', 'f', 'link-to-a', '\xff', '\xff\x01']);
   assert.deepEqual(names(byRel.get('a/y')?.[2] ?? null), ['only-in-dst']);
@@ -97,7 +97,7 @@ test('the walker runs at most maxDirs directories ahead of what was taken, and n
   const handle = hlfs.walkOpen(b(src), null, 2, 1_000_000, false);
   t.after(() => hlfs.walkClose(handle));
   await sleep(100);
-  const first = hlfs.walkTake(handle, 100);
+  const first = walkTake(handle, 100);
   assert.ok(first !== null && first.length <= 2 && first.length >= 1, `at most 2 listed ahead, got ${first?.length}`);
   assert.ok(first.every(([, , dst]) => dst === null), 'no DST root: DST never listed');
   // A wait for more than the walker may hold still resolves, and so does one with 1 entry allowed.
@@ -140,7 +140,7 @@ test('closing a walker mid-walk stops it; closing twice is harmless; a closed wa
   await pending;
   hlfs.walkClose(handle);
   hlfs.walkClose(handle);
-  assert.throws(() => hlfs.walkTake(handle, 1), /closed/);
+  assert.throws(() => walkTake(handle, 1), /closed/);
   assert.throws(() => hlfs.walkOpen(b('/nonexistent\0'), null, 1, 1, false), /NUL/);
   // A walker left open does not keep the process alive (the test runner would hang).
   hlfs.walkOpen(b(src), null, 4, 100, false);
@@ -164,7 +164,7 @@ test('gated: the walker lists only the subdirectories named by walkDone, never t
   t.after(() => hlfs.walkClose(handle));
   const take = async (): Promise<WalkedDir> => {
     for (;;) {
-      const got = hlfs.walkTake(handle, 1);
+      const got = walkTake(handle, 1);
       assert.notEqual(got, null, 'the walk ended early');
       if (got && got.length === 1) return got[0] as WalkedDir;
       await hlfs.walkWait(handle, 1);
@@ -175,7 +175,7 @@ test('gated: the walker lists only the subdirectories named by walkDone, never t
   assert.equal(root[3], true, 'the root has subdirectories: the walk waits for walkDone');
   // Nothing under the root is listed before the decision.
   await sleep(50);
-  assert.deepEqual(hlfs.walkTake(handle, 10), []);
+  assert.deepEqual(walkTake(handle, 10), []);
   // Visit "a" and "c" only ("a b", "a!x", 0xff, 0xff 0x01 are excluded: never listed).
   hlfs.walkDone(handle, b(''), Buffer.from('a\0c\0'));
   const a = await take();

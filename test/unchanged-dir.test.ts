@@ -30,7 +30,7 @@ function raw(specs: Spec[]): RawListing & { ok: true } {
   sorted.forEach((s, i) => {
     stats.set([BigInt(s.mode), BigInt(s.uid ?? 0), BigInt(s.gid ?? 0), s.size ?? 100n, s.mtime ?? 1_700_000_000_123_456_789n, 5n, s.rdev ?? 0n, BigInt(s.errno ?? 0), BigInt(i + 10), 1n], i * 10);
   });
-  return { ok: true, names, stats: stats.buffer, self: new BigInt64Array([1n, 2n]).buffer };
+  return { ok: true, names, stats, self: new BigInt64Array([1n, 2n]) };
 }
 
 const base: Spec[] = [

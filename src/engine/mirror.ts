@@ -51,6 +51,15 @@ interface Deletion {
   keepsExcluded: boolean;
 }
 
+/**
+ * An entry that outlives its directory's listing (a subdirectory waiting its turn) with a name of its
+ * own: a listing's names are views into the walker's buffer of up to 64 directories' listings
+ * (src/engine/tree-walker.ts), which one pending subdirectory per level would otherwise keep alive.
+ */
+function detached(e: Entry): Entry {
+  return { ...e, name: Buffer.from(e.name) };
+}
+
 export async function mirror(options: MirrorOptions): Promise<MirrorResult> {
   const now = options.now ?? Date.now;
   const startedMs = now();
@@ -361,7 +370,7 @@ class MirrorRun {
     this.counts.filesUnchanged += same.files;
     const subdirs = same.subdirs.map(({ index, name }): PendingDir => {
       const dst = entryAt(dstAbs, dstRaw, index, name);
-      return { rel: joinPath(dir.rel, name), src: entryAt(srcAbs, srcRaw, index, name), created: false, dst, setgid: (dst.perm & 0o2000) !== 0 };
+      return { rel: joinPath(dir.rel, name), src: detached(entryAt(srcAbs, srcRaw, index, name)), created: false, dst: detached(dst), setgid: (dst.perm & 0o2000) !== 0 };
     });
     let touched = false;
     if (same.changed.length > 0) {
@@ -396,14 +405,14 @@ class MirrorRun {
           return !(counted.keepsExcluded && counted.files === 0);
         }
         case 'descend':
-          subdirs.push({ rel, src: action.src, created: false, dst: action.dst, setgid: (action.dst.perm & 0o2000) !== 0 });
+          subdirs.push({ rel, src: detached(action.src), created: false, dst: detached(action.dst), setgid: (action.dst.perm & 0o2000) !== 0 });
           return false;
         case 'mkdir':
           if (action.replace) this.replace(rel, abs);
           if (!dry) fs.mkdirSync(abs, { mode: 0o700 });
           this.item('mkdir', rel);
           this.counts.otherCreated++;
-          subdirs.push({ rel, src: action.src, created: true, dst: null, setgid: dirSetgid });
+          subdirs.push({ rel, src: detached(action.src), created: true, dst: null, setgid: dirSetgid });
           return true;
         case 'create':
           if (action.replace?.kind === 'dir') this.replace(rel, abs);

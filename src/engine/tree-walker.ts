@@ -4,9 +4,9 @@
 // gave up on) is dropped, and the walker told to skip that subtree. With excludes the walker is
 // gated: it lists a directory's subdirectories only once this side has told it which of them are not
 // excluded, so an excluded directory is never opened, as with rsync (it may be a dead network mount).
-import { hlfs, type WalkedDir, type WalkerHandle } from '../native/hlfs.js';
+import { hlfs, type WalkerHandle } from '../native/hlfs.js';
 import { joinPath } from './bytes.js';
-import { EMPTY_LISTING, scanPairsAsync, sideOf, type RawListing } from './walk.js';
+import { EMPTY_LISTING, scanFailure, scanPairsAsync, type RawListing } from './walk.js';
 
 // How far the walker runs ahead: listings held and not yet taken (memory: ~100 bytes per entry), and
 // DST is never listed long before the mirror gets there (the old prefetch listed 32 directories ahead).
@@ -32,6 +32,58 @@ export function compareWalkOrder(a: Buffer, b: Buffer): number {
     if (x !== y) return x < y ? -1 : 1;
   }
   return a.length === b.length ? 0 : a.length < b.length ? -1 : 1;
+}
+
+/**
+ * One directory from the walker: its path relative to the roots, its SRC side, its DST side (null: not
+ * listed), and whether the walk waits for walkDone on it (gated). A side is its listing or the Error
+ * its scan failed with (not thrown: the others may be fine).
+ */
+export type WalkedDir = [rel: Buffer, src: RawListing | Error, dst: RawListing | Error | null, awaiting: boolean];
+
+// The layout of hlfs.walkTakePacked (native/walker.c): uint32 n, then TAKE_WORDS uint32 per directory
+// (rel offset, rel length, awaiting, then per side: status, names offset, names length, stats offset,
+// entry count); status 0 listed, 1 failed (errors[2 * i + side]), 2 not listed.
+const TAKE_WORDS = 13;
+const FIELDS = 10;
+
+/**
+ * Up to max directories the walker has listed, in walk order; [] when none is ready; null when the
+ * walk is over. Every listing of one take is a view into one buffer, which lives as long as any of
+ * them (at most TAKE_MAX directories, see pull).
+ */
+export function walkTake(handle: WalkerHandle, max: number): WalkedDir[] | null {
+  const got = hlfs.walkTakePacked(handle, max);
+  if (got === null) return null;
+  if (got.length === 0) return [];
+  const [blob, errors] = got;
+  const words = new Uint32Array(blob);
+  const n = words[0] as number;
+  const out: WalkedDir[] = new Array<WalkedDir>(n);
+  const side = (i: number, k: number): RawListing | Error | null => {
+    const w = 1 + i * TAKE_WORDS + 3 + 5 * k;
+    const status = words[w];
+    if (status === 2) return null;
+    if (status === 1) return errors?.[2 * i + k] ?? new Error('the walker lost this listing');
+    const statsAt = words[w + 3] as number;
+    const count = words[w + 4] as number;
+    return {
+      ok: true,
+      names: Buffer.from(blob, words[w + 1], words[w + 2]),
+      stats: new BigInt64Array(blob, statsAt, count * FIELDS),
+      self: new BigInt64Array(blob, statsAt + count * FIELDS * 8, 2),
+    };
+  };
+  for (let i = 0; i < n; i++) {
+    const d = 1 + i * TAKE_WORDS;
+    out[i] = [Buffer.from(blob, words[d], words[d + 1]), side(i, 0) ?? new Error('no SRC listing'), side(i, 1), words[d + 2] === 1];
+  }
+  return out;
+}
+
+/** A walked side as the listing the mirror reads. */
+function listingOf(side: RawListing | Error): RawListing {
+  return side instanceof Error ? scanFailure(side) : side;
 }
 
 /** Whether the mirror visits the subdirectory `name` of `parentRel` (not excluded). */
@@ -73,7 +125,7 @@ export class TreeWalker {
     // only until it is taken, so taking on every step would let a slow mirror pile listings up.
     const room = TAKE_MAX - (this.ready.length - this.next);
     if (room <= 0) return;
-    const got = hlfs.walkTake(this.handle, room);
+    const got = walkTake(this.handle, room);
     if (got === null) {
       this.over = true;
       return;
@@ -113,7 +165,7 @@ export class TreeWalker {
       const order = walked.equals(rel) ? 0 : compareWalkOrder(walked, rel);
       if (order > 0) break;
       this.ready[this.next++] = EMPTY_ITEM;
-      if (order === 0) return [sideOf(src), listDst && dst !== null ? sideOf(dst) : EMPTY_LISTING];
+      if (order === 0) return [listingOf(src), listDst && dst !== null ? listingOf(dst) : EMPTY_LISTING];
       // A directory the mirror does not visit: nor will it visit anything under it.
       hlfs.walkSkip(this.handle, walked);
     }

@@ -6,7 +6,7 @@
 // instead, allocating nothing per entry, and sums what the manifest must agree with. Anything it
 // cannot prove unchanged (a name differs, an attribute differs, a failed lstat, an excluded entry
 // that differs) returns null and the directory takes the full path, which decides everything.
-import { kindOfMode, type RawListing } from './walk.js';
+import { kindOfMode, statWords, type RawListing } from './walk.js';
 
 export interface UnchangedDir {
   /** Regular files (kept, not excluded) and their size and mtime sums: see ManifestStore.dirSummary. */
@@ -42,9 +42,9 @@ export function unchangedDirectory(src: RawListing, dst: RawListing, o: Unchange
   if (!src.ok || !dst.ok) return null;
   // The same names in the same order: one comparison for the whole directory.
   if (!src.names.equals(dst.names)) return null;
-  const s = new Uint32Array(src.stats);
-  const d = new Uint32Array(dst.stats);
-  const sHi = new Int32Array(src.stats);
+  const s = statWords(src.stats);
+  const d = statWords(dst.stats);
+  const sHi = new Int32Array(src.stats.buffer, src.stats.byteOffset, src.stats.length * 2);
   const out: UnchangedDir = { files: 0, sizeSum: 0, mtimeLoSum: 0, mtimeHiSum: 0, subdirs: [], changed: [] };
   const names = src.names;
   let off = 0;

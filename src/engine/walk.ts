@@ -29,27 +29,35 @@ export function statEntry(absPath: Buffer, name: Buffer): Entry {
   };
 }
 
-/** What the native scan returns for one directory, or why it failed. */
-export type RawListing = { ok: true; names: Buffer; stats: ArrayBuffer; self: ArrayBuffer } | { ok: false; code: string; error: string };
+/**
+ * What the native scan returns for one directory, or why it failed: the names (each followed by a
+ * NUL), SCAN_FIELDS int64 per entry (see native/scan.h) and the directory's own [device, inode], as
+ * views that may share one buffer with other directories' listings (src/engine/tree-walker.ts).
+ */
+export type RawListing = { ok: true; names: Buffer; stats: BigInt64Array; self: BigInt64Array } | { ok: false; code: string; error: string };
 
 /** The listed directory's own [device, inode]. */
 export function listedIdentity(raw: RawListing & { ok: true }): { dev: bigint; ino: bigint } {
-  const v = new BigInt64Array(raw.self);
-  return { dev: v[0] as bigint, ino: v[1] as bigint };
+  return { dev: raw.self[0] as bigint, ino: raw.self[1] as bigint };
 }
 
-function scanFailure(error: unknown): RawListing {
+/** The stats of a listing as 32-bit words (two per int64 field, low word first). */
+export function statWords(stats: BigInt64Array): Uint32Array {
+  return new Uint32Array(stats.buffer, stats.byteOffset, stats.length * 2);
+}
+
+export function scanFailure(error: unknown): RawListing {
   const e = error as NodeJS.ErrnoException;
   return { ok: false, code: e.code ?? 'EIO', error: `${e.code ?? 'EIO'}: cannot read directory` };
 }
 
 /** The listing of a directory that does not exist yet (just created, or a side not listed). */
-export const EMPTY_LISTING: RawListing = { ok: true, names: Buffer.alloc(0), stats: new ArrayBuffer(0), self: new ArrayBuffer(16) };
+export const EMPTY_LISTING: RawListing = { ok: true, names: Buffer.alloc(0), stats: new BigInt64Array(0), self: new BigInt64Array(2) };
 
 export function sideOf(side: ScanSide): RawListing {
   if (side instanceof Error) return scanFailure(side);
   const [names, stats, self] = side;
-  return { ok: true, names, stats, self };
+  return { ok: true, names, stats: new BigInt64Array(stats), self: new BigInt64Array(self) };
 }
 
 /**
@@ -98,7 +106,7 @@ interface Views {
 }
 
 function viewsOf(raw: RawListing & { ok: true }): Views {
-  return { big: new BigInt64Array(raw.stats), u32: new Uint32Array(raw.stats) };
+  return { big: raw.stats, u32: statWords(raw.stats) };
 }
 
 // Numbers that fit in 32 bits are read from a Uint32 view: one BigInt per field would be garbage.

@@ -10,12 +10,6 @@ export type ScanSide = [names: Buffer, stats: ArrayBuffer, self: ArrayBuffer] | 
 /** A native walker (native/walker.c); opaque to JS. */
 export type WalkerHandle = { readonly __walker: unique symbol };
 
-/**
- * One directory from the walker: its path relative to the roots, its SRC side, its DST side (null: not
- * listed), and whether the walk waits for walkDone on it (gated).
- */
-export type WalkedDir = [rel: Buffer, src: ScanSide, dst: ScanSide | null, awaiting: boolean];
-
 export interface Hlfs {
   /** Sets atime and mtime to the nanosecond; noFollow acts on a symlink itself. */
   utimensat(file: Buffer, atimeNs: bigint, mtimeNs: bigint, noFollow: boolean): void;
@@ -51,8 +45,12 @@ export interface Hlfs {
    * are listed only after walkDone names them.
    */
   walkOpen(srcRoot: Buffer, dstRoot: Buffer | null, maxDirs: number, maxEntries: number, gated: boolean): WalkerHandle;
-  /** Up to max listed directories in walk order; [] when none is ready; null when the walk is over. */
-  walkTake(walker: WalkerHandle, max: number): WalkedDir[] | null;
+  /**
+   * Up to max listed directories in walk order, packed into one ArrayBuffer with the Errors of the
+   * sides that failed (null: none); [] when none is ready; null when the walk is over. Decoded by
+   * walkTake (src/engine/tree-walker.ts), which documents the layout with native/walker.c.
+   */
+  walkTakePacked(walker: WalkerHandle, max: number): [blob: ArrayBuffer, errors: (Error | undefined)[] | null] | [] | null;
   /** Resolves when atLeast directories are ready, or fewer will come before some are taken, or the walk is over. */
   walkWait(walker: WalkerHandle, atLeast: number): Promise<void>;
   /** Do not list rel nor anything under it. */
