@@ -434,8 +434,8 @@ static napi_value js_walk_open(napi_env env, napi_callback_info info) {
 
 /*
  * walkTakePacked(walker, max): the directories listed on both sides, in walk order, up to max, packed
- * into one ArrayBuffer: [blob, errors]; [] when none is ready yet; null when the walk is over and
- * everything was taken. Decoded by src/engine/tree-walker.ts (walkTake); keep the two in step.
+ * into one ArrayBuffer; false when none is ready yet; null when the walk is over and everything was
+ * taken. Decoded by src/engine/tree-walker.ts (walkTake); keep the two in step.
  *
  * One buffer for the whole take instead of a Buffer or ArrayBuffer per name list, stat table, own
  * identity and path: each of those seven per directory cost ~2 µs to make from C (a backing store
@@ -443,9 +443,11 @@ static napi_value js_walk_open(napi_env env, napi_callback_info info) {
  * tree); views made in JavaScript over one buffer cost a fraction of that.
  *
  * blob: uint32 n, then TAKE_WORDS uint32 per directory: rel offset, rel length, awaiting, then per
- * side (SRC, DST) status (0 listed, 1 failed: its Error is errors[2 * i + side], 2 not listed), names
- * offset, names length, stats offset (8-byte aligned; SCAN_FIELDS int64 per entry, then the
- * directory's own [device, inode]), entry count. errors: null when no side failed.
+ * side (SRC, DST) status (0 listed, 1 failed, 2 not listed), names offset (failed: its errno), names
+ * length, stats offset (8-byte aligned; SCAN_FIELDS int64 per entry, then the directory's own
+ * [device, inode]), entry count. A failed side is only its errno: no Error object is made for it
+ * (an initial copy's DST directories do not exist yet, one ENOENT each, and an Error with its stack
+ * costs more than the listing).
  */
 #define TAKE_WORDS 13
 #define ALIGN8(x) (((x) + 7) & ~(size_t)7)
@@ -508,45 +510,34 @@ static napi_value js_walk_take(napi_env env, napi_callback_info info) {
     return result;
   }
   if (n == 0) {
-    napi_create_array_with_length(env, 0, &result);
+    napi_get_boolean(env, false, &result);
     return result;
   }
   size_t total = ALIGN8((1 + n * TAKE_WORDS) * sizeof(uint32_t));
-  int failed = 0;
-  for (struct witem *it = head; it; it = it->next) {
-    total += side_bytes(it->src) + side_bytes(it->dst) + ALIGN8(it->rel_len);
-    if ((it->src && it->src->err) || (it->dst && it->dst->err)) failed = 1;
-  }
+  for (struct witem *it = head; it; it = it->next) total += side_bytes(it->src) + side_bytes(it->dst) + ALIGN8(it->rel_len);
   if (total > UINT32_MAX) {
     for (struct witem *it = head, *next; it; it = next) { next = it->next; item_free(it); }
     napi_throw_range_error(env, NULL, "walkTakePacked: a take larger than 4 GiB");
     return NULL;
   }
-  napi_value blob_ab, errors;
   void *blob_data;
-  napi_create_arraybuffer(env, total, &blob_data, &blob_ab);
+  napi_create_arraybuffer(env, total, &blob_data, &result);
   char *blob = blob_data;
   uint32_t *words = blob_data;
   words[0] = (uint32_t)n;
-  if (failed) napi_create_array_with_length(env, 2 * n, &errors);
-  else napi_get_null(env, &errors);
   size_t at = ALIGN8((1 + n * TAKE_WORDS) * sizeof(uint32_t));
   uint32_t i = 0;
   for (struct witem *it = head, *next; it; it = next, i++) {
     next = it->next;
     uint32_t *d = words + 1 + (size_t)i * TAKE_WORDS;
-    struct scan_result *sides[2] = {it->src, it->dst};
+    const struct scan_result *sides[2] = {it->src, it->dst};
     for (int k = 0; k < 2; k++) {
       uint32_t *sd = d + 3 + 5 * k;
-      struct scan_result *r = sides[k];
+      const struct scan_result *r = sides[k];
       if (!r) {
         sd[0] = 2; sd[1] = sd[2] = sd[3] = sd[4] = 0;
       } else if (r->err) {
-        napi_value error;
-        sd[0] = 1; sd[1] = sd[2] = sd[3] = sd[4] = 0;
-        scan_to_js(env, r, &error); /* frees r */
-        sides[k] = NULL;
-        napi_set_element(env, errors, 2 * i + (uint32_t)k, error);
+        sd[0] = 1; sd[1] = (uint32_t)r->err; sd[2] = sd[3] = sd[4] = 0;
       } else {
         at += pack_side(blob, at, r, sd);
       }
@@ -556,15 +547,9 @@ static napi_value js_walk_take(napi_env env, napi_callback_info info) {
     d[1] = (uint32_t)it->rel_len;
     d[2] = it->awaiting != 0;
     at += ALIGN8(it->rel_len);
-    it->src = sides[0];
-    it->dst = sides[1];
     item_free(it);
   }
-  napi_value pair;
-  napi_create_array_with_length(env, 2, &pair);
-  napi_set_element(env, pair, 0, blob_ab);
-  napi_set_element(env, pair, 1, errors);
-  return pair;
+  return result;
 }
 
 /* walkWait(walker, atLeast): resolves once atLeast directories are ready, or the walk is over. */

@@ -4,9 +4,10 @@
 // gave up on) is dropped, and the walker told to skip that subtree. With excludes the walker is
 // gated: it lists a directory's subdirectories only once this side has told it which of them are not
 // excluded, so an excluded directory is never opened, as with rsync (it may be a dead network mount).
+import { getSystemErrorName } from 'node:util';
 import { hlfs, type WalkerHandle } from '../native/hlfs.js';
 import { joinPath } from './bytes.js';
-import { EMPTY_LISTING, scanFailure, scanPairsAsync, type RawListing } from './walk.js';
+import { EMPTY_LISTING, scanPairsAsync, type RawListing } from './walk.js';
 
 // How far the walker runs ahead: listings held and not yet taken (memory: ~100 bytes per entry), and
 // DST is never listed long before the mirror gets there (the old prefetch listed 32 directories ahead).
@@ -36,14 +37,14 @@ export function compareWalkOrder(a: Buffer, b: Buffer): number {
 
 /**
  * One directory from the walker: its path relative to the roots, its SRC side, its DST side (null: not
- * listed), and whether the walk waits for walkDone on it (gated). A side is its listing or the Error
- * its scan failed with (not thrown: the others may be fine).
+ * listed), and whether the walk waits for walkDone on it (gated). A side that could not be listed is
+ * a failed listing (not thrown: the others may be fine).
  */
-export type WalkedDir = [rel: Buffer, src: RawListing | Error, dst: RawListing | Error | null, awaiting: boolean];
+export type WalkedDir = [rel: Buffer, src: RawListing, dst: RawListing | null, awaiting: boolean];
 
 // The layout of hlfs.walkTakePacked (native/walker.c): uint32 n, then TAKE_WORDS uint32 per directory
-// (rel offset, rel length, awaiting, then per side: status, names offset, names length, stats offset,
-// entry count); status 0 listed, 1 failed (errors[2 * i + side]), 2 not listed.
+// (rel offset, rel length, awaiting, then per side: status, names offset or errno, names length,
+// stats offset, entry count); status 0 listed, 1 failed, 2 not listed.
 const TAKE_WORDS = 13;
 const FIELDS = 10;
 
@@ -53,18 +54,17 @@ const FIELDS = 10;
  * them (at most TAKE_MAX directories, see pull).
  */
 export function walkTake(handle: WalkerHandle, max: number): WalkedDir[] | null {
-  const got = hlfs.walkTakePacked(handle, max);
-  if (got === null) return null;
-  if (got.length === 0) return [];
-  const [blob, errors] = got;
+  const blob = hlfs.walkTakePacked(handle, max);
+  if (blob === null) return null;
+  if (blob === false) return [];
   const words = new Uint32Array(blob);
   const n = words[0] as number;
-  const out: WalkedDir[] = new Array<WalkedDir>(n);
-  const side = (i: number, k: number): RawListing | Error | null => {
+  const out = new Array<WalkedDir>(n);
+  const side = (i: number, k: number): RawListing | null => {
     const w = 1 + i * TAKE_WORDS + 3 + 5 * k;
     const status = words[w];
     if (status === 2) return null;
-    if (status === 1) return errors?.[2 * i + k] ?? new Error('the walker lost this listing');
+    if (status === 1) return listingFailure(words[w + 1] as number);
     const statsAt = words[w + 3] as number;
     const count = words[w + 4] as number;
     return {
@@ -76,14 +76,15 @@ export function walkTake(handle: WalkerHandle, max: number): WalkedDir[] | null 
   };
   for (let i = 0; i < n; i++) {
     const d = 1 + i * TAKE_WORDS;
-    out[i] = [Buffer.from(blob, words[d], words[d + 1]), side(i, 0) ?? new Error('no SRC listing'), side(i, 1), words[d + 2] === 1];
+    out[i] = [Buffer.from(blob, words[d], words[d + 1]), side(i, 0) ?? listingFailure(0), side(i, 1), words[d + 2] === 1];
   }
   return out;
 }
 
-/** A walked side as the listing the mirror reads. */
-function listingOf(side: RawListing | Error): RawListing {
-  return side instanceof Error ? scanFailure(side) : side;
+/** A directory the walker could not list, by errno (0: the walker gave no listing at all). */
+function listingFailure(errno: number): RawListing {
+  const code = errno > 0 ? getSystemErrorName(-errno) : 'EIO';
+  return { ok: false, code, error: `${code}: cannot read directory` };
 }
 
 /** Whether the mirror visits the subdirectory `name` of `parentRel` (not excluded). */
@@ -165,7 +166,7 @@ export class TreeWalker {
       const order = walked.equals(rel) ? 0 : compareWalkOrder(walked, rel);
       if (order > 0) break;
       this.ready[this.next++] = EMPTY_ITEM;
-      if (order === 0) return [listingOf(src), listDst && dst !== null ? listingOf(dst) : EMPTY_LISTING];
+      if (order === 0) return [src, listDst && dst !== null ? dst : EMPTY_LISTING];
       // A directory the mirror does not visit: nor will it visit anything under it.
       hlfs.walkSkip(this.handle, walked);
     }
@@ -182,4 +183,4 @@ export class TreeWalker {
 }
 
 // Taken items are dropped at once: a listing can be large.
-const EMPTY_ITEM: WalkedDir = [Buffer.alloc(0), new Error('taken'), null, false];
+const EMPTY_ITEM: WalkedDir = [Buffer.alloc(0), EMPTY_LISTING, null, false];

@@ -46,7 +46,7 @@ export function statWords(stats: BigInt64Array): Uint32Array {
   return new Uint32Array(stats.buffer, stats.byteOffset, stats.length * 2);
 }
 
-export function scanFailure(error: unknown): RawListing {
+function scanFailure(error: unknown): RawListing {
   const e = error as NodeJS.ErrnoException;
   return { ok: false, code: e.code ?? 'EIO', error: `${e.code ?? 'EIO'}: cannot read directory` };
 }

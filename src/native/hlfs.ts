@@ -46,11 +46,11 @@ export interface Hlfs {
    */
   walkOpen(srcRoot: Buffer, dstRoot: Buffer | null, maxDirs: number, maxEntries: number, gated: boolean): WalkerHandle;
   /**
-   * Up to max listed directories in walk order, packed into one ArrayBuffer with the Errors of the
-   * sides that failed (null: none); [] when none is ready; null when the walk is over. Decoded by
-   * walkTake (src/engine/tree-walker.ts), which documents the layout with native/walker.c.
+   * Up to max listed directories in walk order, packed into one ArrayBuffer; false when none is
+   * ready; null when the walk is over. Decoded by walkTake (src/engine/tree-walker.ts), which
+   * documents the layout with native/walker.c.
    */
-  walkTakePacked(walker: WalkerHandle, max: number): [blob: ArrayBuffer, errors: (Error | undefined)[] | null] | [] | null;
+  walkTakePacked(walker: WalkerHandle, max: number): ArrayBuffer | false | null;
   /** Resolves when atLeast directories are ready, or fewer will come before some are taken, or the walk is over. */
   walkWait(walker: WalkerHandle, atLeast: number): Promise<void>;
   /** Do not list rel nor anything under it. */
