@@ -1,6 +1,7 @@
 /* Helpers shared by the addon's C files (defined in hlfs.c); the int ones return -1 after throwing. */
 #ifndef HLFS_ARGS_H
 #define HLFS_ARGS_H
+#include <stdint.h>
 #include <node_api.h>
 
 /* Reads exactly n arguments into argv. */
@@ -13,6 +14,8 @@ napi_value throw_errno(napi_env env, int err, const char *syscall);
 char *path_arg(napi_env env, napi_value v);
 /* A typed array of type `want` with at least `min` elements. */
 int typed_arg(napi_env env, napi_value v, napi_typedarray_type want, size_t min, void **data);
+/* 16 lowercase hex digits of an XXH64 into out, as xxhsum prints it (native/xxh64.c). */
+void xxh64_hex_into(char *out, uint64_t h);
 /* Adds the XXH64 functions, hashFile and hashFilesAsync (native/xxh64.c). */
 void xxh64_define(napi_env env, napi_value exports);
 /* Adds walkOpen, walkTake, walkWait, walkSkip and walkClose (native/walker.c). */

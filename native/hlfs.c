@@ -1,9 +1,13 @@
 /*
- * hlfs: the few system calls Node's fs cannot make faithfully.
+ * hlfs: the system calls Node's fs cannot make faithfully, and the hot paths that cost too much
+ * through it.
  *
  * - utimensat/futimens with nanosecond BigInt times: fs.utimes goes through a double and keeps only
  *   microseconds (and mangles times before 1970), while rsync -a keeps every nanosecond.
  * - mknod for fifos, sockets and device nodes: Node has no mknod at all.
+ * - syncfs, before the manifest commits.
+ * - Directory scans (scan.c, walker.c) and file copies hashed as they go (copyFile, copyBatch): one
+ *   call per directory or batch instead of one per system call.
  *
  * Paths are Buffers (names are bytes); errors are thrown as Error objects carrying Node's usual
  * `code` (e.g. "ENOENT"), `errno` and `syscall`, so callers treat them like fs errors.
@@ -130,38 +134,6 @@ static napi_value js_mknod(napi_env env, napi_callback_info info) {
   int err = errno;
   free(p);
   if (rc != 0) return throw_errno(env, err, "mknod");
-  return NULL;
-}
-
-/*
- * fstat(fd: number, out: BigInt64Array(5)): void. Writes mode, size, mtime ns, inode, device.
- * fs.fstatSync builds a Stats object with four Dates per call; a copy of a small file needs five
- * numbers (measured: ~0.3 s of a worker's 7.8 s on a 50,000-file copy went to building Stats).
- */
-static napi_value js_fstat(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  int32_t fd;
-  if (argc < 2 || napi_get_value_int32(env, argv[0], &fd) != napi_ok) {
-    napi_throw_type_error(env, NULL, "fd must be a number");
-    return NULL;
-  }
-  napi_typedarray_type type;
-  size_t length;
-  void *data;
-  if (napi_get_typedarray_info(env, argv[1], &type, &length, &data, NULL, NULL) != napi_ok || type != napi_bigint64_array || length < 5) {
-    napi_throw_type_error(env, NULL, "out must be a BigInt64Array of at least 5");
-    return NULL;
-  }
-  struct stat st;
-  if (fstat(fd, &st) != 0) return throw_errno(env, errno, "fstat");
-  int64_t *out = data;
-  out[0] = st.st_mode;
-  out[1] = st.st_size;
-  out[2] = (int64_t)st.st_mtim.tv_sec * NS_PER_S + st.st_mtim.tv_nsec;
-  out[3] = (int64_t)st.st_ino;
-  out[4] = (int64_t)st.st_dev;
   return NULL;
 }
 
@@ -446,12 +418,6 @@ static int copy_file(const char *src, const char *dst, const char *stem, size_t 
   return 0;
 }
 
-/* 16 lowercase hex digits of h into out. */
-static void hex16(char *out, uint64_t h) {
-  static const char digits[] = "0123456789abcdef";
-  for (int i = 15; i >= 0; i--, h >>= 4) out[i] = digits[h & 15];
-}
-
 /* Reads exactly n arguments into argv; -1 after throwing when fewer were passed. */
 int args_of(napi_env env, napi_callback_info info, size_t n, napi_value *argv, const char *name) {
   size_t argc = n;
@@ -520,7 +486,7 @@ static napi_value js_copy_file(napi_env env, napi_callback_info info) {
   int rc = copy_file(src, dst, stem, stem_len, buf, cap, nums, times, out, &copied, &hash);
   free(src);
   free(dst);
-  if (rc == 0) hex16(hex, hash);
+  if (rc == 0) xxh64_hex_into(hex, hash);
   napi_value result;
   napi_create_double(env, rc == 0 ? (double)copied : -1 - (double)copied, &result);
   return result;
@@ -614,7 +580,7 @@ static napi_value js_copy_batch(napi_env env, napi_callback_info info) {
     counter += out[2];
     if (rc == 0) {
       r[0] = 1; r[1] = (double)copied;
-      hex16(hex + (size_t)i * 16, hash);
+      xxh64_hex_into(hex + (size_t)i * 16, hash);
     } else {
       r[0] = 2; r[1] = out[0]; r[2] = out[1]; r[3] = (double)copied;
     }
@@ -629,7 +595,6 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
     {"utimensat", NULL, js_utimensat, NULL, NULL, NULL, napi_default, NULL},
     {"futimens", NULL, js_futimens, NULL, NULL, NULL, napi_default, NULL},
     {"mknod", NULL, js_mknod, NULL, NULL, NULL, napi_default, NULL},
-    {"fstat", NULL, js_fstat, NULL, NULL, NULL, napi_default, NULL},
     {"syncfs", NULL, js_syncfs, NULL, NULL, NULL, napi_default, NULL},
     {"copyBatch", NULL, js_copy_batch, NULL, NULL, NULL, napi_default, NULL},
     {"copyFile", NULL, js_copy_file, NULL, NULL, NULL, napi_default, NULL},

@@ -22,15 +22,15 @@
 #include <xxhash.h>
 #include "args.h"
 
-/* 16 lowercase hex digits into out. */
-static void hex_into(char *out, XXH64_hash_t h) {
+/* 16 lowercase hex digits into out (also for hlfs.c's copies). */
+void xxh64_hex_into(char *out, uint64_t h) {
   static const char digits[] = "0123456789abcdef";
   for (int i = 15; i >= 0; i--, h >>= 4) out[i] = digits[h & 15];
 }
 
 static napi_value hex_of(napi_env env, XXH64_hash_t h) {
   char s[16];
-  hex_into(s, h);
+  xxh64_hex_into(s, h);
   napi_value v;
   napi_create_string_latin1(env, s, 16, &v);
   return v;
@@ -53,18 +53,6 @@ static int range_arg(napi_env env, napi_value *argv, char **p, size_t *n) {
   return 0;
 }
 
-/* A streaming state lives in a caller's Buffer of xxh64StateBytes (Buffer.alloc: 8-byte aligned). */
-static XXH64_state_t *state_arg(napi_env env, napi_value v) {
-  void *data;
-  size_t len;
-  if (buffer_arg(env, v, "state", &data, &len)) return NULL;
-  if (len < sizeof(XXH64_state_t) || ((uintptr_t)data & 7) != 0) {
-    napi_throw_type_error(env, NULL, "state must be an 8-byte aligned Buffer of xxh64StateBytes");
-    return NULL;
-  }
-  return data;
-}
-
 /* xxh64Hex(data, offset, length): string */
 static napi_value js_hex(napi_env env, napi_callback_info info) {
   napi_value argv[3];
@@ -72,34 +60,6 @@ static napi_value js_hex(napi_env env, napi_callback_info info) {
   size_t n;
   if (args_of(env, info, 3, argv, "xxh64Hex") || range_arg(env, argv, &p, &n)) return NULL;
   return hex_of(env, XXH64(p, n, 0));
-}
-
-/* xxh64Reset(state): void */
-static napi_value js_reset(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  if (args_of(env, info, 1, argv, "xxh64Reset")) return NULL;
-  XXH64_state_t *st = state_arg(env, argv[0]);
-  if (st) XXH64_reset(st, 0);
-  return NULL;
-}
-
-/* xxh64Update(state, data, offset, length): void */
-static napi_value js_update(napi_env env, napi_callback_info info) {
-  napi_value argv[4];
-  if (args_of(env, info, 4, argv, "xxh64Update")) return NULL;
-  XXH64_state_t *st = state_arg(env, argv[0]);
-  char *p;
-  size_t n;
-  if (st && range_arg(env, argv + 1, &p, &n) == 0) XXH64_update(st, p, n);
-  return NULL;
-}
-
-/* xxh64DigestHex(state): string (the state can take more updates after) */
-static napi_value js_digest_hex(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  if (args_of(env, info, 1, argv, "xxh64DigestHex")) return NULL;
-  XXH64_state_t *st = state_arg(env, argv[0]);
-  return st ? hex_of(env, XXH64_digest(st)) : NULL;
 }
 
 /*
@@ -219,7 +179,7 @@ static void hash_execute(napi_env env, void *data) {
     j->results[3 * i] = err;
     j->results[3 * i + 1] = err == 0 ? (double)h.bytes : 0;
     j->results[3 * i + 2] = h.syscall;
-    if (err == 0) hex_into(j->hex + 16 * i, h.hash);
+    if (err == 0) xxh64_hex_into(j->hex + 16 * i, h.hash);
     else memset(j->hex + 16 * i, '0', 16);
     p += strlen(p) + 1;
   }
@@ -274,16 +234,10 @@ static napi_value js_hash_files_async(napi_env env, napi_callback_info info) {
 }
 
 void xxh64_define(napi_env env, napi_value exports) {
-  napi_value state_bytes;
-  napi_create_uint32(env, sizeof(XXH64_state_t), &state_bytes);
   napi_property_descriptor props[] = {
     {"xxh64Hex", NULL, js_hex, NULL, NULL, NULL, napi_default, NULL},
-    {"xxh64Reset", NULL, js_reset, NULL, NULL, NULL, napi_default, NULL},
-    {"xxh64Update", NULL, js_update, NULL, NULL, NULL, napi_default, NULL},
-    {"xxh64DigestHex", NULL, js_digest_hex, NULL, NULL, NULL, napi_default, NULL},
     {"hashFile", NULL, js_hash_file, NULL, NULL, NULL, napi_default, NULL},
     {"hashFilesAsync", NULL, js_hash_files_async, NULL, NULL, NULL, napi_default, NULL},
-    {"xxh64StateBytes", NULL, NULL, NULL, NULL, state_bytes, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
 }

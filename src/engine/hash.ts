@@ -4,27 +4,7 @@
 import { getSystemErrorName } from 'node:util';
 import { hlfs } from '../native/hlfs.js';
 
-export interface Hasher64 {
-  update(data: Uint8Array): Hasher64;
-  /** 16 lowercase hex digits, as xxhsum prints XXH64. */
-  digestHex(): string;
-}
-
-/** A fresh streaming XXH64 state (seed 0, the seed xxhsum uses). */
-export function createHasher(): Hasher64 {
-  const state = Buffer.alloc(hlfs.xxh64StateBytes);
-  hlfs.xxh64Reset(state);
-  const h: Hasher64 = {
-    update(data) {
-      hlfs.xxh64Update(state, data, 0, data.byteLength);
-      return h;
-    },
-    digestHex: () => hlfs.xxh64DigestHex(state),
-  };
-  return h;
-}
-
-/** XXH64 of a whole buffer (cheaper than a streaming state for small files), as 16 hex digits. */
+/** XXH64 of a whole buffer, as 16 hex digits. */
 export function hashBytes(data: Buffer): string {
   return hlfs.xxh64Hex(data, 0, data.length);
 }
@@ -98,25 +78,6 @@ export async function hashFilesAsync(paths: readonly Buffer[]): Promise<HashOutc
 
 const NATIVE_NOT_REG = -1;
 const HASH_SYSCALLS = ['open', 'fstat', 'read'];
-
-const statOut = new BigInt64Array(5);
-const S_IFMT = 0o170000;
-const S_IFREG = 0o100000;
-
-/**
- * The five numbers a copy or a hash needs from fstat, without fs.fstatSync's Stats object and its
- * four Dates (~0.3 s of a worker's 7.8 s on a 50,000-file copy). Throws fs-style errors.
- */
-export function fstatBrief(fd: number): { isFile: boolean; sizeBytes: number; mtimeNs: bigint; ino: bigint; dev: bigint } {
-  hlfs.fstat(fd, statOut);
-  return {
-    isFile: (Number(statOut[0]) & S_IFMT) === S_IFREG,
-    sizeBytes: Number(statOut[1]),
-    mtimeNs: statOut[2] as bigint,
-    ino: statOut[3] as bigint,
-    dev: statOut[4] as bigint,
-  };
-}
 
 function fail(error: unknown): { ok: false; code: string; error: string } {
   const e = error as NodeJS.ErrnoException;

@@ -18,8 +18,6 @@ export interface Hlfs {
   mknod(file: Buffer, mode: number, rdev: bigint): void;
   /** Flushes the filesystem holding the directory `dir` to disk (syncfs(2), as `sync -f` does). Throws fs-style errors. */
   syncfs(dir: Buffer): void;
-  /** fstat into out: [mode, size, mtime ns, inode, device]. Throws fs-style errors. */
-  fstat(fd: number, out: BigInt64Array): void;
   /**
    * Lists and lstats directories (null: skipped) in one job on libuv's pool, each sorted by name
    * bytes, its last component never a symlink: names NUL-terminated one after another; 10 int64 per
@@ -63,11 +61,6 @@ export interface Hlfs {
   walkClose(walker: WalkerHandle): void;
   /** XXH64 (seed 0) of data[offset, offset + length), as 16 lowercase hex digits. */
   xxh64Hex(data: Uint8Array, offset: number, length: number): string;
-  /** Bytes of a streaming XXH64 state: a Buffer of this size for the three calls below. */
-  readonly xxh64StateBytes: number;
-  xxh64Reset(state: Buffer): void;
-  xxh64Update(state: Buffer, data: Uint8Array, offset: number, length: number): void;
-  xxh64DigestHex(state: Buffer): string;
   /**
    * Hashes one regular file through buffer (64 KiB or more), never following a symlink or blocking on
    * a fifo: its XXH64 in hex, out = [bytes read, mtime ns]; null when it is not a regular file.
