@@ -21,4 +21,10 @@ void xxh64_define(napi_env env, napi_value exports);
 /* Adds walkOpen, walkTake, walkWait, walkSkip and walkClose (native/walker.c). */
 void walker_define(napi_env env, napi_value exports);
 
+/* copyFile over a packed batch (native/hlfs.c), for the copier's threads. */
+double copy_batch_run(const void *packed, size_t packed_len, uint32_t count, const char *stem, size_t stem_len,
+                      double counter0, char *buf, size_t cap, double *res, char *hex, const volatile int *stop);
+/* Adds copierOpen, copierSubmit, copierStop and copierClose (native/copier.c). */
+void copier_define(napi_env env, napi_value exports);
+
 #endif

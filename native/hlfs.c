@@ -6,7 +6,7 @@
  *   microseconds (and mangles times before 1970), while rsync -a keeps every nanosecond.
  * - mknod for fifos, sockets and device nodes: Node has no mknod at all.
  * - syncfs, before the manifest commits.
- * - Directory scans (scan.c, walker.c) and file copies hashed as they go (copyFile, copyBatch): one
+ * - Directory scans (scan.c, walker.c) and file copies hashed as they go (copyFile; copier.c): one
  *   call per directory or batch instead of one per system call.
  *
  * Paths are Buffers (names are bytes); errors are thrown as Error objects carrying Node's usual
@@ -492,54 +492,24 @@ static napi_value js_copy_file(napi_env env, napi_callback_info info) {
   return result;
 }
 
-/*
- * copyBatch(packed: ArrayBuffer, count, stem, counter, buffer, res: Float64Array(count * 4), hex: Buffer(count * 16)): number
- *
- * copyFile for every 'copy' task of a batch in the layout of src/engine/batch-codec.ts (keep the two
- * in step): count * 4 int64 (mtime ns, atime ns, inode, device), then count * 9 float64 (kind, size,
- * mode, uid, gid, flags, umask, length of src, length of dst), then the path bytes. res per task:
- * [1, bytes, 0, 0] copied, its XXH64 in hex[16 * i, 16 * i + 16); [2, stage, errno, bytes read]
- * failed; [0, 0, 0, 0] left to the caller (another kind, or a path too long for this call's stack
- * buffers). Returns the temp names used. One call per batch instead of one per file: the workers'
- * JavaScript around each copy was ~20 % of their samples on the 50,000-file tree (perf).
- */
 #define BATCH_BIGS 4
 #define BATCH_NUMS 9
-static napi_value js_copy_batch(napi_env env, napi_callback_info info) {
-  napi_value argv[7];
-  if (args_of(env, info, 7, argv, "copyBatch")) return NULL;
-  void *packed;
-  size_t packed_len;
-  if (napi_get_arraybuffer_info(env, argv[0], &packed, &packed_len) != napi_ok) {
-    napi_throw_type_error(env, NULL, "packed must be an ArrayBuffer");
-    return NULL;
-  }
-  uint32_t count;
-  double counter0;
-  napi_get_value_uint32(env, argv[1], &count);
-  napi_get_value_double(env, argv[3], &counter0);
-  void *stem;
-  size_t stem_len;
-  void *buf;
-  size_t cap;
-  void *hexp;
-  size_t hex_len;
-  if (buffer_arg(env, argv[2], "stem", &stem, &stem_len) || buffer_arg(env, argv[4], "buffer", &buf, &cap) ||
-      buffer_arg(env, argv[6], "hex", &hexp, &hex_len))
-    return NULL;
-  void *resp;
-  if (typed_arg(env, argv[5], napi_float64_array, (size_t)count * 4, &resp)) return NULL;
-  if (hex_len < (size_t)count * 16) {
-    napi_throw_range_error(env, NULL, "copyBatch: hex must hold 16 bytes a task");
-    return NULL;
-  }
-  double *res = resp;
-  char *hex = hexp;
+
+/*
+ * copyFile for every 'copy' task of a batch, run by the copier's threads (native/copier.c), in the
+ * layout of src/engine/batch-codec.ts (keep the two in step): count * 4 int64 (mtime ns, atime ns,
+ * inode, device), then count * 9 float64 (kind, size, mode, uid, gid, flags, umask, length of src,
+ * length of dst), then the path bytes. res per task: [1, bytes, 0, 0] copied, its XXH64 in
+ * hex[16 * i, 16 * i + 16); [2, stage, errno, bytes read] failed; [0, 0, 0, 0] left to the caller
+ * (another kind, a path too long for the stack buffers, or not reached once *stop was set). Returns
+ * the temp names used. One call per batch instead of one per file: the JavaScript around each copy
+ * was ~20 % of a worker's samples on the 50,000-file tree (perf).
+ */
+double copy_batch_run(const void *packed, size_t packed_len, uint32_t count, const char *stem, size_t stem_len,
+                      double counter0, char *buf, size_t cap, double *res, char *hex, const volatile int *stop) {
   size_t head = (size_t)count * (BATCH_BIGS + BATCH_NUMS) * 8;
-  if (packed_len < head) {
-    napi_throw_range_error(env, NULL, "copyBatch: packed batch shorter than its header");
-    return NULL;
-  }
+  for (uint32_t i = 0; i < (size_t)count * 4; i++) res[i] = 0;
+  if (packed_len < head) return 0;
   const int64_t *bigs = packed;
   const double *nums = (const double *)((const char *)packed + (size_t)count * BATCH_BIGS * 8);
   const char *paths = (const char *)packed + head;
@@ -548,6 +518,7 @@ static napi_value js_copy_batch(napi_env env, napi_callback_info info) {
   double counter = counter0;
   char src[4096], dst[4096];
   for (uint32_t i = 0; i < count; i++) {
+    if (stop && *stop) break;
     const double *n = nums + (size_t)i * BATCH_NUMS;
     const int64_t *g = bigs + (size_t)i * BATCH_BIGS;
     double *r = res + (size_t)i * 4;
@@ -555,7 +526,6 @@ static napi_value js_copy_batch(napi_env env, napi_callback_info info) {
     size_t len_b = n[0] == 0 || n[0] == 1 ? (size_t)n[8] : 0;
     size_t here = at;
     at += len_a + len_b;
-    r[0] = r[1] = r[2] = r[3] = 0;
     if (at > paths_len) break; /* malformed: leave the rest to the caller */
     double size = n[1];
     if (n[0] != 0 || size < 0) continue;
@@ -585,9 +555,7 @@ static napi_value js_copy_batch(napi_env env, napi_callback_info info) {
       r[0] = 2; r[1] = out[0]; r[2] = out[1]; r[3] = (double)copied;
     }
   }
-  napi_value v;
-  napi_create_double(env, counter - counter0, &v);
-  return v;
+  return counter - counter0;
 }
 
 NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
@@ -596,12 +564,12 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
     {"futimens", NULL, js_futimens, NULL, NULL, NULL, napi_default, NULL},
     {"mknod", NULL, js_mknod, NULL, NULL, NULL, napi_default, NULL},
     {"syncfs", NULL, js_syncfs, NULL, NULL, NULL, napi_default, NULL},
-    {"copyBatch", NULL, js_copy_batch, NULL, NULL, NULL, napi_default, NULL},
     {"copyFile", NULL, js_copy_file, NULL, NULL, NULL, napi_default, NULL},
     {"scandirBatchAsync", NULL, js_scandir_batch_async, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   xxh64_define(env, exports);
   walker_define(env, exports);
+  copier_define(env, exports);
   return exports;
 }

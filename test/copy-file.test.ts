@@ -1,13 +1,14 @@
 // copyFileSync (src/engine/copy-file.ts) on real files: one native call (hlfs.copyFile), which reads a
 // file smaller than the buffer in one read and streams a bigger one a buffer at a time. Both ways
 // must copy the same bytes and attributes and refuse the same changed sources, leaving no temp file.
-// copyBatchSync (the workers' path) makes the copies of a whole packed batch in one call.
-import { test } from 'node:test';
+// The copier (src/engine/copier.ts, the mirror's path) copies a whole packed batch on its own threads.
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { copyBatchSync, copyFileSync, copyJobFromStat, TEMP_PREFIX, type CopyJob } from '../src/engine/copy-file.js';
+import { copyFileSync, copyJobFromStat, TEMP_PREFIX, type CopyJob, type CopyResult } from '../src/engine/copy-file.js';
+import { Copier } from '../src/engine/copier.js';
 import { encodeTasks } from '../src/engine/batch-codec.js';
 import type { Task } from '../src/engine/tasks.js';
 import { hashBytes, ioBuffer, IO_CHUNK_BYTES } from '../src/engine/hash.js';
@@ -123,7 +124,7 @@ test('the native and streamed copies hash an empty file alike', (t) => {
   assert.equal(fs.statSync(dst).size, 0);
 });
 
-test('copyBatchSync: a packed batch is copied natively, each result as copyFileSync gives it', (t) => {
+test('the copier: a packed batch is copied natively, each result as copyFileSync gives it', async (t) => {
   const dir = tempDir(t);
   const src = path.join(dir, 'src');
   const out = path.join(dir, 'out');
@@ -150,7 +151,7 @@ test('copyBatchSync: a packed batch is copied natively, each result as copyFileS
   // A path too long for the native batch's stack buffers is left to the caller, like the hash task.
   const longDst = Buffer.from(path.join(out, 'x'.repeat(4100)));
   tasks.push({ kind: 'copy', job: { ...ok1, dst: longDst } });
-  const results = copyBatchSync(encodeTasks(tasks), ioBuffer());
+  const results = await copyBatch(t, tasks);
   const hashOf = (job: CopyJob) => hashBytes(fs.readFileSync(job.src));
   assert.deepEqual(results[0], { ok: true, hash: hashOf(ok1), sizeBytes: 100, mtimeNs: ok1.mtimeNs });
   assert.deepEqual(results[1], { ok: true, hash: hashOf(empty), sizeBytes: 0, mtimeNs: empty.mtimeNs });
@@ -174,7 +175,7 @@ test('copyBatchSync: a packed batch is copied natively, each result as copyFileS
   assert.deepEqual(fs.readdirSync(out).sort(), ['big', 'empty', 'ok1', 'ok2']);
 });
 
-test('copyBatchSync on a full disk: ENOSPC per file, no temp file left, every copied file whole', { skip: isRoot ? false : 'needs root to mount a size-limited tmpfs' }, (t) => {
+test('the copier on a full disk: ENOSPC per file, no temp file left, every copied file whole', { skip: isRoot ? false : 'needs root to mount a size-limited tmpfs' }, async (t) => {
   const dir = tempDir(t);
   const out = mountTmpfs(t, '64k');
   const jobs: CopyJob[] = [];
@@ -183,7 +184,7 @@ test('copyBatchSync on a full disk: ENOSPC per file, no temp file left, every co
     fs.writeFileSync(file, Buffer.alloc(8000, i));
     jobs.push(copyJobFromStat(Buffer.from(file), Buffer.from(path.join(out, `f${i}`)), fs.lstatSync(file, { bigint: true }), false));
   }
-  const results = copyBatchSync(encodeTasks(jobs.map((job) => ({ kind: 'copy', job }))), Buffer.alloc(1 << 20));
+  const results = await copyBatch(t, jobs.map((job): Task => ({ kind: 'copy', job })));
   const failed = results.filter((r) => r?.ok === false);
   assert.ok(failed.length > 0, 'the disk filled up');
   for (const r of failed) assert.equal(r?.ok === false && r.code, 'ENOSPC');
@@ -194,6 +195,13 @@ test('copyBatchSync on a full disk: ENOSPC per file, no temp file left, every co
     else assert.equal(fs.existsSync(job.dst), false);
   });
 });
+
+/** One batch through a copier of two threads (src/engine/copier.ts), closed after the test. */
+async function copyBatch(t: TestContext, tasks: Task[]): Promise<(CopyResult | null)[]> {
+  const copier = new Copier(2);
+  t.after(() => copier.close());
+  return copier.copy(encodeTasks(tasks));
+}
 
 test('hlfs.syncfs flushes the filesystem of a directory; a missing one or a file is an fs-style error', (t) => {
   const dir = tempDir(t);

@@ -8,7 +8,7 @@ import type { Task, TaskResult } from './tasks.js';
 
 const KINDS = ['copy', 'checksum', 'hash'] as const;
 // Per task: kind, sizeBytes, mode, uid, gid, flags, umask, length of path A, length of path B.
-// native/hlfs.c's copyBatch reads this layout too: keep the two in step.
+// native/hlfs.c's copy_batch_run reads this layout too: keep the two in step.
 const NUMS = 9;
 // Per task: mtimeNs, atimeNs, ino, dev.
 const BIGS = 4;

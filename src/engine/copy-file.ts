@@ -61,7 +61,8 @@ export type CopyResult =
 const tempStem = `${TEMP_PREFIX}${process.pid.toString(36)}.${threadId.toString(36)}.${Math.floor(Math.random() * 0x1000000).toString(16).padStart(6, '0')}.`;
 let tempCounter = 0;
 
-const tempStemBytes = Buffer.from(tempStem);
+/** The temp-name stem of this thread, for native copies (the copier adds a part per thread of its own). */
+export const tempStemBytes = Buffer.from(tempStem);
 
 export function tempPathFor(dst: Buffer): Buffer {
   const { dir } = splitPath(dst);
@@ -130,14 +131,10 @@ function copyFailure(stage: number, errno: number, readBytes: number, sizeBytes:
 }
 
 /**
- * Copies every file of a packed batch in one native call (hlfs.copyBatch), each hashed as it is
- * copied. The result is null for a task left to the caller (not a copy; a path too long for the
- * native batch). Same calls, checks and results as copyFileSync, file by file.
+ * The results of a batch copied by the copier (native/copier.c): res holds 4
+ * numbers a task, hex 16 hex digits a task copied. Null: a task the native loop left to the caller.
  */
-export function copyBatchSync(batch: EncodedTasks, buffer: Buffer): (CopyResult | null)[] {
-  const res = new Float64Array(batch.count * 4);
-  const hex = Buffer.allocUnsafe(batch.count * 16);
-  tempCounter += hlfs.copyBatch(batch.buffer, batch.count, tempStemBytes, tempCounter, ioChunk(buffer), res, hex);
+export function batchResults(batch: EncodedTasks, res: Float64Array, hex: Buffer): (CopyResult | null)[] {
   const nums = taskNums(batch);
   const bigs = taskBigs(batch);
   const results: (CopyResult | null)[] = [];

@@ -1,10 +1,13 @@
-// The copy worker pool (piscina). Small files are batched so per-task overhead (a message round
-// trip, ~tens of µs) does not dominate; the number of batches in flight is capped so memory stays
-// bounded however fast the walk produces work.
+// The copy pool. Copies go in batches to the addon's copier threads (native/copier.c), which run the
+// same native loop a worker ran, without a V8 isolate per thread; the other tasks (hashing a DST file
+// whose manifest row is missing, --checksum) go in batches to piscina's worker threads. Small files
+// are batched so per-task overhead does not dominate; the number of batches in flight is capped so
+// memory stays bounded however fast the walk produces work.
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Piscina } from 'piscina';
 import { ioBuffer } from './hash.js';
+import { Copier } from './copier.js';
 import { runTask } from './run-task.js';
 import { decodeResults, encodeTasks, type EncodedResults } from './batch-codec.js';
 import type { Task, TaskResult } from './tasks.js';
@@ -20,6 +23,12 @@ const INLINE_FILES = 1000;
 const INLINE_BYTES = 32 << 20;
 
 type Callback = (result: TaskResult) => void;
+interface OpenBatch {
+  tasks: Task[];
+  callbacks: Callback[];
+  bytes: number;
+}
+const newBatch = (): OpenBatch => ({ tasks: [], callbacks: [], bytes: 0 });
 
 /**
  * The compiled worker beside this module. Under tsx (tests run the TypeScript sources) worker threads
@@ -36,11 +45,12 @@ function workerFile(): URL {
 
 export class CopyPool {
   private piscinaInstance: Piscina | null = null;
-  private batch: Task[] = [];
-  private callbacks: Callback[] = [];
+  private readonly copier: Copier;
+  private stopping = false;
+  /** The batch being filled: copies (for the copier) and other tasks (for the workers). */
+  private readonly open = { copy: newBatch(), other: newBatch() };
   /** Closed batches not yet posted to a worker (see pump). */
   private pending: { batch: Task[]; callbacks: Callback[]; big: boolean }[] = [];
-  private batchBytes = 0;
   /** Batches posted to the workers and not yet answered. */
   private inFlight = 0;
   /** Tasks queued to run on this thread (the first of a run). */
@@ -59,6 +69,7 @@ export class CopyPool {
    */
   constructor(private readonly threads: number, private readonly batchLimitBytes = BATCH_BYTES, inline = true) {
     this.maxInFlight = threads * 3;
+    this.copier = new Copier(threads);
     this.inlineFiles = inline ? INLINE_FILES : 0;
     this.inlineBytes = inline ? INLINE_BYTES : 0;
   }
@@ -108,21 +119,61 @@ export class CopyPool {
       });
       return;
     }
-    this.batch.push(task);
-    this.callbacks.push(done);
-    this.batchBytes += sizeBytes;
-    if (this.batch.length >= BATCH_FILES || this.batchBytes >= this.batchLimitBytes) this.flush();
+    const open = task.kind === 'copy' ? this.open.copy : this.open.other;
+    open.tasks.push(task);
+    open.callbacks.push(done);
+    open.bytes += sizeBytes;
+    if (open.tasks.length >= BATCH_FILES || open.bytes >= this.batchLimitBytes) this.close1(open);
   }
 
   flush(): void {
-    if (this.batch.length === 0) return;
+    this.close1(this.open.copy);
+    this.close1(this.open.other);
+  }
+
+  private close1(open: OpenBatch): void {
+    if (open.tasks.length === 0) return;
+    const { tasks, callbacks, bytes } = open;
+    open.tasks = [];
+    open.callbacks = [];
+    open.bytes = 0;
+    if (open === this.open.copy) {
+      this.copy(tasks, callbacks);
+      return;
+    }
     // Big: one file of the batch limit or more, minutes of work for a worker on a slow disk.
-    const big = this.batch.length === 1 && this.batchBytes >= this.batchLimitBytes;
-    this.pending.push({ batch: this.batch, callbacks: this.callbacks, big });
-    this.batch = [];
-    this.callbacks = [];
-    this.batchBytes = 0;
+    const big = tasks.length === 1 && bytes >= this.batchLimitBytes;
+    this.pending.push({ batch: tasks, callbacks, big });
     this.pump();
+  }
+
+  /**
+   * Hands a batch of copies to the copier threads. They take batches in order as each finishes the
+   * last, so a big file holds only its own thread (no idle-worker rule as for piscina below).
+   */
+  private copy(tasks: Task[], callbacks: Callback[]): void {
+    this.copier.copy(encodeTasks(tasks)).then(
+      (results) => {
+        results.forEach((r, k) => {
+          const cb = callbacks[k] as Callback;
+          if (r !== null) cb(r.ok ? { ok: true, hash: r.hash, sizeBytes: r.sizeBytes, mtimeNs: r.mtimeNs, copied: true } : r);
+          // Left by the native loop: not reached before close(), or a path it cannot take (too long).
+          else if (this.stopping) cb({ ok: false, code: 'ECANCELED', error: 'not copied: the run was stopped' });
+          else cb(this.runHere(tasks[k] as Task));
+        });
+      },
+    ).catch((error: unknown) => {
+      // A callback that throws (a fatal stop) ends the run at its next wait, as from a worker's batch.
+      this.fatal ??= error;
+    }).finally(() => this.wake());
+  }
+
+  private runHere(task: Task): TaskResult {
+    try {
+      return runTask(task, (this.inlineBuffer ??= ioBuffer()));
+    } catch (error) {
+      return { ok: false, code: 'EWORKER', error: `copy failed: ${error instanceof Error ? error.message : String(error)}` };
+    }
   }
 
   /**
@@ -170,12 +221,12 @@ export class CopyPool {
 
   /** Whether any task is batched, queued or running. */
   get busy(): boolean {
-    return this.inFlight > 0 || this.inlineRunning > 0 || this.pending.length > 0 || this.batch.length > 0;
+    return this.batchesInFlight > 0 || this.open.copy.tasks.length > 0 || this.open.other.tasks.length > 0;
   }
 
   /** Batches closed and not yet answered (posted to a worker or waiting to be). */
   get batchesInFlight(): number {
-    return this.inFlight + this.inlineRunning + this.pending.length;
+    return this.inFlight + this.inlineRunning + this.pending.length + this.copier.batchesOut;
   }
 
   /** Resolves when fewer batches than the cap are in flight or waiting. */
@@ -192,6 +243,9 @@ export class CopyPool {
   }
 
   async close(): Promise<void> {
+    // A run that stops early: what the copier had not started is answered as not copied.
+    this.stopping = true;
+    await this.copier.close();
     await this.piscinaInstance?.destroy();
   }
 

@@ -7,6 +7,8 @@ import path from 'node:path';
 
 export type ScanSide = [names: Buffer, stats: ArrayBuffer, self: ArrayBuffer] | Error;
 
+/** The native copier (native/copier.c); opaque to JS. */
+export type CopierHandle = { readonly __copier: unique symbol };
 /** A native walker (native/walker.c); opaque to JS. */
 export type WalkerHandle = { readonly __walker: unique symbol };
 
@@ -25,16 +27,21 @@ export interface Hlfs {
    * the directory's own [device, inode]. A directory that failed is its Error; null for null.
    */
   /**
-   * copyFile for each copy task of a packed batch (src/engine/batch-codec.ts's layout) through buffer;
-   * res holds 4 numbers per task and hex 16 hex digits of XXH64 per task copied (see native/hlfs.c).
-   * Returns the temp names used.
-   */
-  copyBatch(packed: ArrayBuffer, count: number, stem: Buffer, counter: number, buffer: Buffer, res: Float64Array, hex: Buffer): number;
-  /**
    * Copies one regular file through buffer, hashing it as it goes; see native/hlfs.c for nums, times
    * and out. Returns the bytes copied, their XXH64 in hex (16 hex digits), or -1 - bytes read.
    */
   copyFile(src: Buffer, dst: Buffer, stem: Buffer, buffer: Buffer, nums: Float64Array, times: BigInt64Array, out: Int32Array, hex: Buffer): number;
+  /**
+   * Starts `threads` copy threads (native/copier.c); onDone(id) runs on this thread once the batch
+   * submitted as id is copied (res: 4 numbers a task, hex: 16 hex digits a task copied; see copy_batch_run in native/hlfs.c).
+   */
+  copierOpen(threads: number, stem: Buffer, onDone: (id: number) => void): CopierHandle;
+  /** Queues a packed batch; packed, res and hex must stay alive and untouched until onDone(id). */
+  copierSubmit(copier: CopierHandle, id: number, packed: ArrayBuffer, count: number, res: Float64Array, hex: Buffer): void;
+  /** Batches not started are done at once (res all 0), a running one stops before its next file. */
+  copierStop(copier: CopierHandle): void;
+  /** Joins the threads; no onDone after it. Idempotent. */
+  copierClose(copier: CopierHandle): void;
   scandirBatchAsync(dirs: (Buffer | null)[]): Promise<(ScanSide | null)[]>;
   /**
    * Starts listing SRC's directories depth first (subdirectories by name bytes), each with the same
