@@ -96,9 +96,27 @@ function whyNotWritable(dir: string): string | null {
   }
 }
 
+// Upserts are written 64 rows to a statement: one row a statement cost 6.9-7.6 µs (the call into
+// better-sqlite3, binding, and SQLite running the statement's program), 64 3.9-4.5 µs a row (200,000
+// rows in one transaction, this machine type). On the 200,000-file initial copy, where the main
+// thread is the busiest thread, 6.45-7.09 s -> 6.17-6.45 s (alternating runs, tmpfs).
+const UPSERT_ROWS = 64;
+const UPSERT_PARAMS = 6;
+
+function upsertSql(rows: number): string {
+  const values = Array.from({ length: rows }, () => '(?, ?, ?, ?, ?, ?, NULL, NULL)').join(', ');
+  return `INSERT INTO files (dir, name, size, mtime_ns, hash, hashed_at, verified_at, verify_status)
+    VALUES ${values}
+    ON CONFLICT (dir, name) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns,
+      hash = excluded.hash, hashed_at = excluded.hashed_at, verified_at = NULL, verify_status = NULL`;
+}
+
 export class ManifestStore {
   private readonly db: Database.Database;
   private readonly stmts;
+  /** Upserts waiting for a full statement: UPSERT_PARAMS parameters a row. */
+  private readonly pendingParams: unknown[] = new Array<unknown>(UPSERT_ROWS * UPSERT_PARAMS);
+  private pendingRows = 0;
 
   private constructor(
     db: Database.Database,
@@ -111,12 +129,8 @@ export class ManifestStore {
       // of every column, measured on a 20,000-file tree).
       listDirBrief: db.prepare('SELECT name, size, mtime_ns, hash, verify_status FROM files WHERE dir = ?').safeIntegers(true).raw(true),
       get: db.prepare('SELECT * FROM files WHERE dir = ? AND name = ?').safeIntegers(true),
-      upsert: db.prepare(
-        `INSERT INTO files (dir, name, size, mtime_ns, hash, hashed_at, verified_at, verify_status)
-         VALUES (?, ?, ?, ?, ?, ?, NULL, NULL)
-         ON CONFLICT (dir, name) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns,
-           hash = excluded.hash, hashed_at = excluded.hashed_at, verified_at = NULL, verify_status = NULL`,
-      ),
+      upsert: db.prepare(upsertSql(1)),
+      upsertMany: db.prepare(upsertSql(UPSERT_ROWS)),
       removeFile: db.prepare('DELETE FROM files WHERE dir = ? AND name = ?'),
       removeDirExact: db.prepare('DELETE FROM files WHERE dir = ?'),
       removeDirBelow: db.prepare('DELETE FROM files WHERE dir >= ? AND dir < ?'),
@@ -203,11 +217,13 @@ export class ManifestStore {
 
   /** The rows of one directory (path relative to the root, '' for the root), sorted by name bytes. */
   listDir(dir: Buffer): ManifestRow[] {
+    this.flushUpserts();
     return (this.stmts.listDir.all(dir) as RawRow[]).map(rowFromRaw);
   }
 
   /** The rows of one directory keyed by name (latin1 view of the bytes), for the mirror. */
   listDirBrief(dir: Buffer): Map<string, BriefRow> {
+    this.flushUpserts();
     const map = new Map<string, BriefRow>();
     for (const [name, size, mtimeNs, hash, verifyStatus] of this.stmts.listDirBrief.all(dir) as [Buffer, bigint, bigint, string, VerifyStatus | null][]) {
       map.set(name.toString('latin1'), { sizeBytes: Number(size), mtimeNs, hash, verifyStatus });
@@ -216,25 +232,59 @@ export class ManifestStore {
   }
 
   get(filePath: Buffer): ManifestRow | undefined {
+    this.flushUpserts();
     const { dir, name } = splitPath(filePath);
     const raw = this.stmts.get.get(dir, name) as RawRow | undefined;
     return raw && rowFromRaw(raw);
   }
 
-  /** Records a freshly hashed file; clears its verification (the content is new). */
+  /**
+   * Records a freshly hashed file; clears its verification (the content is new). Inside a
+   * transaction rows are written UPSERT_ROWS to a statement: every other use of the database writes
+   * the waiting ones first, so reads, deletes and the commit see them in order; a rollback drops them.
+   */
   upsert(row: { path: Buffer; sizeBytes: number; mtimeNs: bigint; hash: string; hashedAtMs: number }): void {
     const { dir, name } = splitPath(row.path);
-    // Positional parameters: named ones cost ~0.4-2 µs more a row (an object to read per call).
-    this.stmts.upsert.run(dir, name, row.sizeBytes, row.mtimeNs, row.hash, row.hashedAtMs);
+    if (!this.db.inTransaction) {
+      // Outside a transaction every statement commits on its own: nothing may wait.
+      this.stmts.upsert.run(dir, name, row.sizeBytes, row.mtimeNs, row.hash, row.hashedAtMs);
+      return;
+    }
+    const p = this.pendingParams;
+    const at = this.pendingRows * UPSERT_PARAMS;
+    p[at] = dir;
+    p[at + 1] = name;
+    p[at + 2] = row.sizeBytes;
+    p[at + 3] = row.mtimeNs;
+    p[at + 4] = row.hash;
+    p[at + 5] = row.hashedAtMs;
+    if (++this.pendingRows === UPSERT_ROWS) {
+      this.pendingRows = 0;
+      this.stmts.upsertMany.run(p);
+    }
+  }
+
+  /** Writes the upserts still waiting for a full statement. */
+  private flushUpserts(): void {
+    const n = this.pendingRows;
+    if (n === 0) return;
+    this.pendingRows = 0;
+    const p = this.pendingParams;
+    for (let i = 0; i < n; i++) {
+      const at = i * UPSERT_PARAMS;
+      this.stmts.upsert.run(p[at], p[at + 1], p[at + 2], p[at + 3], p[at + 4], p[at + 5]);
+    }
   }
 
   removeFile(filePath: Buffer): void {
+    this.flushUpserts();
     const { dir, name } = splitPath(filePath);
     this.stmts.removeFile.run(dir, name);
   }
 
   /** Removes every row at or below a path (a deleted directory, or a file replaced by a directory). */
   removeTree(treePath: Buffer): void {
+    this.flushUpserts();
     this.removeFile(treePath);
     this.stmts.removeDirExact.run(treePath);
     // dir in [treePath + '/', treePath + '0'): '0' is the byte after '/'.
@@ -242,39 +292,57 @@ export class ManifestStore {
   }
 
   setVerified(filePath: Buffer, atMs: number, status: VerifyStatus): void {
+    this.flushUpserts();
     const { dir, name } = splitPath(filePath);
     this.stmts.setVerified.run(atMs, status, dir, name);
   }
 
   count(): { files: number; bytes: number } {
+    this.flushUpserts();
     const r = this.stmts.count.get() as { n: number; bytes: number };
     return { files: r.n, bytes: r.bytes };
   }
 
   /** Every row in path order, streamed (bounded memory). */
   *iterate(): Generator<ManifestRow> {
+    this.flushUpserts();
     for (const raw of this.stmts.all.iterate() as Iterable<RawRow>) yield rowFromRaw(raw);
   }
 
   /** Runs fn in one transaction (committed when it returns, rolled back when it throws). */
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
+    this.flushUpserts();
+    return this.db.transaction(() => {
+      try {
+        const result = fn();
+        this.flushUpserts();
+        return result;
+      } catch (error) {
+        // Rolled back: the rows fn left waiting go with it.
+        this.pendingRows = 0;
+        throw error;
+      }
+    })();
   }
 
   begin(): void {
+    this.flushUpserts();
     this.db.exec('BEGIN');
   }
 
   commit(): void {
+    this.flushUpserts();
     this.db.exec('COMMIT');
   }
 
   rollback(): void {
+    this.pendingRows = 0;
     if (this.db.inTransaction) this.db.exec('ROLLBACK');
   }
 
   /** For modules that add their own queries (scrub selection): the raw handle. */
   get database(): Database.Database {
+    this.flushUpserts();
     return this.db;
   }
 
