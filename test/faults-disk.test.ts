@@ -11,6 +11,8 @@ import { ageDirectories, contentMap, homeLabAsync, isTempName, rsyncMirror } fro
 import { diffSnapshots, snapshot } from './oracle/snapshot.js';
 import { runScrub } from '../src/scrub/run.js';
 import { outcomeOf } from '../src/scrub/report.js';
+import { mirror } from '../src/engine/mirror.js';
+import { FatalError } from '../src/errors.js';
 
 const skip = isRoot ? false : 'needs root to mount a size-limited tmpfs';
 
@@ -120,4 +122,29 @@ test('backup disk unmounted mid-run: the run stops with one clear error that say
   assert.equal(run.code, 1, 'fatal');
   assert.ok(run.stderr.split('\n').filter((l) => l.startsWith('error: ')).length <= 3, `too many lines: ${run.stderr.split('\n').length}`);
   assert.match(run.stderr, /unmounted|vanished|went away|no longer/i);
+});
+
+test('backup disk pulled after the last copy, before the flush: fatal, and the manifest is not committed', { skip }, async (t) => {
+  const src = path.join(tempDir(t), 'src');
+  fill(path.join(src, 'd'), 20, 5000);
+  const disk = mountTmpfs(t, '16m');
+  let pulled = false;
+  const events: string[] = [];
+  await assert.rejects(
+    mirror({
+      src, dst: disk, excludes: [], checksum: false, dryRun: false, jobs: 2, deletionLimits: { allow: true },
+      onEvent: (e) => {
+        events.push(e.kind);
+        // The last progress event comes once every copy is done: pull the disk there (umount -l
+        // keeps the filesystem alive for the run's open manifest, as a yanked USB disk's would be).
+        if (e.kind === 'progress' && !pulled && e.filesDone === 20) {
+          pulled = true;
+          execFileSync('umount', ['-l', disk]);
+        }
+      },
+    }),
+    (error: Error) => error instanceof FatalError && /went away/.test(error.message) && /manifest was not updated/.test(error.message),
+  );
+  assert.ok(pulled, `the disk was pulled (events: ${events.join(',')})`);
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', disk]); // so the after-hook's umount has one to undo
 });

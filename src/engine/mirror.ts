@@ -83,6 +83,9 @@ export async function mirror(options: MirrorOptions): Promise<MirrorResult> {
     await run.walk(rootEntry);
     await run.finish();
     if (store) {
+      // A disk pulled after the last copy (a lazy unmount keeps it alive for open descriptors) must
+      // not pass: the flush below would flush whatever the path shows now.
+      run.assertDestinationStill();
       // The manifest is committed only once the data it describes is on disk.
       syncFilesystem(dstRoot, options.dst);
       store.commit();
@@ -636,14 +639,19 @@ class MirrorRun {
     }
   }
 
+  /** Throws the fatal "went away" error when DST is no longer the directory the run started on. */
+  assertDestinationStill(): void {
+    if (!this.destinationGone()) return;
+    throw new FatalError(
+      `the destination ${displayPath(this.dstRoot)} went away during the run (unmounted, or replaced): stopped. ` +
+        `${this.counts.filesDeleted > 0 ? `${this.counts.filesDeleted} files were deleted and` : 'Nothing was deleted;'} ` +
+        `${this.counts.filesCopied} files were copied before; the manifest was not updated. Mount the disk again and rerun.`,
+    );
+  }
+
   private fail(rel: Buffer, error: string): void {
-    if (this.destinationGone()) {
-      // Thrown from here it ends the walk, or (from a copy's callback) the pool's next wait.
-      throw new FatalError(
-        `the destination ${displayPath(this.dstRoot)} went away during the run (unmounted, or replaced): stopped. ` +
-          `Nothing was deleted; ${this.counts.filesCopied} files were copied before. Mount the disk again and rerun.`,
-      );
-    }
+    // Thrown from here it ends the walk, or (from a copy's callback) the pool's next wait.
+    this.assertDestinationStill();
     this.failed.push({ path: rel, error });
     this.options.onEvent?.({ kind: 'failure', path: rel, error });
   }
