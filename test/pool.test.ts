@@ -1,6 +1,8 @@
-// CopyPool (src/engine/pool.ts) with real worker threads: tasks run inline first, then in batches;
-// big batches wait for an idle worker. Whatever the mix, every task must be answered exactly once
-// and drain must return (a pending big batch behind inline tasks once could not be posted).
+// CopyPool (src/engine/pool.ts) with real threads: copies go to the copier's threads in batches;
+// the other tasks (here --checksum's, which copy when DST differs) run inline first, then in batches
+// on piscina's workers, where big batches wait for an idle worker. Whatever the mix, every task must
+// be answered exactly once and drain must return (a pending big batch behind inline tasks once could
+// not be posted).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -22,8 +24,9 @@ function files(dir: string, sizes: number[]): { src: string; dst: string; data: 
   });
 }
 
-for (const { threads, inline } of [{ threads: 2, inline: true }, { threads: 1, inline: false }, { threads: 2, inline: false }]) {
-  test(`${threads} thread(s), inline ${inline}: small and big batches all answered, drain returns`, async (t) => {
+const MODES = [{ threads: 2, inline: true }, { threads: 1, inline: false }, { threads: 2, inline: false }];
+for (const { threads, inline, kind } of MODES.flatMap((m) => (['copy', 'checksum'] as const).map((kind) => ({ ...m, kind })))) {
+  test(`${kind}, ${threads} thread(s), inline ${inline}: small and big batches all answered, drain returns`, async (t) => {
     const dir = tempDir(t);
     // Batch limit 1 KiB: each 3 KiB file is a big batch of its own; the 100-byte ones batch together.
     const specs = files(dir, [100, 3000, 100, 3000, 3000, 100, 3000, 3000, 100, 100, 3000]);
@@ -32,7 +35,7 @@ for (const { threads, inline } of [{ threads: 2, inline: true }, { threads: 1, i
     const results = new Map<number, TaskResult[]>();
     specs.forEach((f, i) => {
       const job = copyJobFromStat(Buffer.from(f.src), Buffer.from(f.dst), fs.lstatSync(f.src, { bigint: true }), false);
-      pool.submit({ kind: 'copy', job }, f.data.length, (r) => results.set(i, [...(results.get(i) ?? []), r]));
+      pool.submit({ kind, job }, f.data.length, (r) => results.set(i, [...(results.get(i) ?? []), r]));
     });
     assert.ok(pool.busy);
     await pool.drain();

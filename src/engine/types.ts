@@ -29,9 +29,9 @@ export interface MirrorOptions {
   /** Worker threads for copies. */
   jobs: number;
   /**
-   * Copy the first files (up to 1,000 / 32 MiB) on the main thread before starting any worker
-   * (default true: a run with few changes never pays the workers' start-up). Tests turn it off to
-   * put small trees through the workers.
+   * Hash the first DST files whose manifest rows are missing (and --checksum's first files, up to
+   * 1,000 / 32 MiB) on the main thread before starting any worker (default true: a run with few of
+   * them never pays the workers' start-up). Tests turn it off to put small trees through the workers.
    */
   inlineCopies?: boolean;
   /** Where the hash manifest lives; default { root: dst, prefix: '' }. */
