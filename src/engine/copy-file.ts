@@ -4,7 +4,6 @@
 // carries the real name; a killed run leaves only temp files, which the next run removes.
 import type fs from 'node:fs';
 import util from 'node:util';
-import { threadId } from 'node:worker_threads';
 import { ioChunk } from './hash.js';
 import { hlfs } from '../native/hlfs.js';
 import { splitPath, joinPath } from './bytes.js';
@@ -56,9 +55,10 @@ export type CopyResult =
   | { ok: true; hash: string; sizeBytes: number; mtimeNs: bigint }
   | { ok: false; code: string; error: string };
 
-// Temp names: pid, thread and a counter are unique within a run; O_EXCL settles the rest, so the
-// random part need not be cryptographic (node:crypto is not loaded for it: start-up time).
-const tempStem = `${TEMP_PREFIX}${process.pid.toString(36)}.${threadId.toString(36)}.${Math.floor(Math.random() * 0x1000000).toString(16).padStart(6, '0')}.`;
+// Temp names: the pid, 48 random bits per thread (each worker thread loads this module anew) and a
+// counter; O_EXCL settles the rest, so the random part need not be cryptographic (node:crypto is not
+// loaded for it, nor node:worker_threads for a thread id: start-up time).
+const tempStem = `${TEMP_PREFIX}${process.pid.toString(36)}.${Math.floor(Math.random() * 2 ** 48).toString(36)}.`;
 let tempCounter = 0;
 
 /** The temp-name stem of this thread, for native copies (the copier adds a part per thread of its own). */

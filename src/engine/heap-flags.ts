@@ -7,7 +7,9 @@
 // With V8's defaults the young generation grows to 2 x 16 MiB, and that shows as RSS. Flags set after
 // V8 started only count where V8 reads them at run time: --max-semi-space-size does not (the young
 // generation's maximum is fixed at start-up), but the growth factor is read at each growth. So the
-// young generation is let grow once, from its start (2 x 1 MiB) to 2 x 8 MiB, and then held there.
+// young generation is let grow once, from its start (2 x 1 MiB) to 2 x 8 MiB, and then held there
+// (holdYoungGeneration, called by the mirror and the copy worker; other commands may let it grow to
+// V8's 2 x 16 MiB, as before this module existed).
 // Measured (tmpfs, 2 cores, alternating runs) against holding it at 2 x 1 MiB: the 50,000-file initial
 // copy spent 0.38-0.47 s in 162 scavenges, 0.11 s in 21 (wall 1.83-2.31 s -> 1.72-2.21 s, ~3 %); peak
 // RSS 82-89 -> 77-78 MiB, and 92-98 -> 79 MiB on 200,000 files (5.40-5.57 s -> 5.18-5.33 s): with the
@@ -15,20 +17,27 @@
 // and left for full GCs. --optimize-for-size is not set: with the copies on the copier's threads the
 // main thread is most of the JavaScript, and it cost it (200,000 files 7.85-8.04 s -> 7.14-7.61 s).
 import v8 from 'node:v8';
-import { PerformanceObserver } from 'node:perf_hooks';
 
 /** Both semi-spaces, as v8.getHeapSpaceStatistics() counts new_space: 2 x 8 MiB. */
 const YOUNG_GENERATION_BYTES = 16 << 20;
 
+let holding = true;
 v8.setFlagsFromString('--semi-space-growth-factor=8');
-const holdYoungGeneration = new PerformanceObserver(() => {
+
+/**
+ * Stops the young generation's growth once it reached YOUNG_GENERATION_BYTES. The mirror calls it
+ * for every directory it plans (cheap: one look at the heap's spaces until it holds, nothing after);
+ * a gc PerformanceObserver would do it without that call, but loading perf_hooks cost every run's
+ * start-up ~4 ms, and a FinalizationRegistry's callbacks came too late (the generation had grown
+ * to 2 x 16 MiB before the first one ran).
+ */
+export function holdYoungGeneration(): void {
+  if (!holding) return;
   const young = v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space');
-  if (young === undefined || young.space_size >= YOUNG_GENERATION_BYTES) {
-    v8.setFlagsFromString('--semi-space-growth-factor=1');
-    holdYoungGeneration.disconnect();
-  }
-});
-holdYoungGeneration.observe({ entryTypes: ['gc'] });
+  if (young !== undefined && young.space_size < YOUNG_GENERATION_BYTES) return;
+  v8.setFlagsFromString('--semi-space-growth-factor=1');
+  holding = false;
+}
 
 /**
  * Back to V8's defaults, for a run that keeps many objects alive a little while: scrub and verify
@@ -38,6 +47,6 @@ holdYoungGeneration.observe({ entryTypes: ['gc'] });
  * 50,000 files 1.9-2.2 s -> 1.6-1.8 s; peak RSS ~74 -> ~103 MiB. Takes effect from the next GC.
  */
 export function relaxHeapFlags(): void {
-  holdYoungGeneration.disconnect();
+  holding = false;
   v8.setFlagsFromString('--semi-space-growth-factor=2');
 }

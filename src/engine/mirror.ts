@@ -21,6 +21,7 @@ import { attrsEqual } from './compare.js';
 import { countTree, createNonRegular, removeEntry, removeTreeKeeping, setAttrs, type IsExcluded } from './apply.js';
 import { CopyPool } from './pool.js';
 import { hlfs } from '../native/hlfs.js';
+import { holdYoungGeneration } from './heap-flags.js';
 import type { Task, TaskResult } from './tasks.js';
 import type { ItemAction, MirrorEvent, MirrorOptions, MirrorResult } from './types.js';
 
@@ -248,6 +249,7 @@ class MirrorRun {
         const subdirs = this.processDirectory(dir, src, dst);
         for (let k = subdirs.length - 1; k >= 0; k--) stack.push(subdirs[k] as PendingDir);
         this.progress(false);
+        holdYoungGeneration();
       }
     } finally {
       walker.close();

@@ -6,13 +6,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
 import { FatalError } from '../errors.js';
 import { joinPath, toBuffer, trimSlashes } from '../engine/bytes.js';
 import { hashFileSync, ioBuffer } from '../engine/hash.js';
 import { MANIFEST_DIR, ManifestStore, SCHEMA_VERSION, manifestPath } from './store.js';
 import { walkTree } from './tree.js';
+
+/** Monotonic milliseconds (process.hrtime: no perf_hooks to load at start-up). */
+const monotonicMs = (): number => Number(process.hrtime.bigint()) / 1e6;
 
 export type ManifestHealth =
   | { state: 'missing' }
@@ -91,7 +93,7 @@ const TX_ROWS = 1000;
 
 export async function rebuildManifest(o: RebuildOptions): Promise<RebuildResult> {
   const now = o.now ?? Date.now;
-  const elapsed = o.elapsedMs ?? (() => performance.now());
+  const elapsed = o.elapsedMs ?? monotonicMs;
   const emit = o.onEvent ?? (() => {});
   const t0 = elapsed();
   const file = manifestPath(o.target);

@@ -1,7 +1,6 @@
 // One scrub (a rotating sample, oldest verification first) or verify (every row, plus files the
 // manifest does not know). Reads the manifest a page at a time, checks each file, and records each
 // batch of outcomes in one transaction, so a killed run keeps what it verified.
-import { performance } from 'node:perf_hooks';
 import { SLASH, displayPath, joinPath, toBuffer, trimSlashes } from '../engine/bytes.js';
 import { ManifestError, ManifestStore } from '../manifest/store.js';
 import {
@@ -23,6 +22,9 @@ import { RootedTree, unsafeKeyReason } from './safe-path.js';
 import { checkBackup, checkSource, classifyBackup, decide, locateBackup, repair, type BackupCheck, type SourceState } from './verify.js';
 import { sampleSize, stopBefore, type Budget, type Percent } from './select.js';
 import { coverageFrom, coverageSinceMs, emptyCounts, type Finding, type ScrubReport } from './report.js';
+
+/** Monotonic milliseconds (process.hrtime: no perf_hooks to load at start-up). */
+const monotonicMs = (): number => Number(process.hrtime.bigint()) / 1e6;
 
 export interface SourceMapping {
   /** The directory that was mirrored into TARGET/prefix. */
@@ -115,7 +117,7 @@ function sourceFor(sources: { tree: RootedTree; prefix: Buffer }[], path: Buffer
 
 async function run(store: ManifestStore, o: ScrubOptions): Promise<ScrubReport> {
   const now = o.now ?? Date.now;
-  const elapsed = o.elapsedMs ?? (() => performance.now());
+  const elapsed = o.elapsedMs ?? monotonicMs;
   const emit = o.onEvent ?? (() => {});
   const pageRows = o.pageRows ?? 256;
   const maxFindings = o.maxFindings ?? 1000;
