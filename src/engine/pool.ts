@@ -126,15 +126,15 @@ export class CopyPool {
     open.tasks.push(task);
     open.callbacks.push(done);
     open.bytes += sizeBytes;
-    if (open.tasks.length >= BATCH_FILES || open.bytes >= this.batchLimitBytes) this.close1(open);
+    if (open.tasks.length >= BATCH_FILES || open.bytes >= this.batchLimitBytes) this.closeBatch(open);
   }
 
   flush(): void {
-    this.close1(this.open.copy);
-    this.close1(this.open.other);
+    this.closeBatch(this.open.copy);
+    this.closeBatch(this.open.other);
   }
 
-  private close1(open: OpenBatch): void {
+  private closeBatch(open: OpenBatch): void {
     if (open.tasks.length === 0) return;
     const { tasks, callbacks, bytes } = open;
     open.tasks = [];
