@@ -36,7 +36,9 @@ export function setupPodman(t: TestContext): PodmanEnv {
   t.after(() => {
     if (names.length > 0) spawnSync('podman', ['rm', '--force', '--time', '0', ...names], { stdio: 'ignore' });
     spawnSync('podman', ['pod', 'rm', '--all', '--force'], { stdio: 'ignore' });
-    if (process.env.HOME_LAB_KEEP_TMP !== '1') fs.rmSync(dir, { recursive: true, force: true });
+    // podman's cleanup processes (conmon, the events log) may still write here for a moment after
+    // `rm` returns: a removal racing them fails with ENOTEMPTY (seen once in CI). Retry a while.
+    if (process.env.HOME_LAB_KEEP_TMP !== '1') fs.rmSync(dir, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
   });
   fs.writeFileSync(
     path.join(dir, 'containers.conf'),
