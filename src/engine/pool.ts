@@ -104,20 +104,12 @@ export class CopyPool {
     if (task.kind !== 'copy' && this.piscinaInstance === null && this.inlineFiles > 0 && sizeBytes <= this.inlineBytes) {
       this.inlineFiles--;
       this.inlineBytes -= sizeBytes;
-      const buffer = (this.inlineBuffer ??= ioBuffer());
       // Run like a worker's batch: after the caller's current synchronous work (the walk plans a whole
       // directory before its copies start, as with workers).
       this.inlineRunning++;
       queueMicrotask(() => {
         this.inlineRunning--;
-        let result: TaskResult;
-        try {
-          result = runTask(task, buffer);
-        } catch (error) {
-          // A bug, as a worker's crash would be: this task fails, the run goes on and reports it.
-          result = { ok: false, code: 'EWORKER', error: `copy failed: ${error instanceof Error ? error.message : String(error)}` };
-        }
-        done(result);
+        done(this.runHere(task));
         this.wake();
       });
       return;
@@ -171,6 +163,7 @@ export class CopyPool {
     }).finally(() => this.wake());
   }
 
+  /** A task on this thread; a throw is a bug, as a worker's crash would be: this task fails, the run goes on. */
   private runHere(task: Task): TaskResult {
     try {
       return runTask(task, (this.inlineBuffer ??= ioBuffer()));
