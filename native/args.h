@@ -6,6 +6,8 @@
 
 /* Reads exactly n arguments into argv. */
 int args_of(napi_env env, napi_callback_info info, size_t n, napi_value *argv, const char *name);
+/* The pointer an External holds (a walker, a copier); NULL after throwing "not a <what>". */
+void *external_arg(napi_env env, napi_value v, const char *what);
 /* A Buffer argument's bytes (not copied). */
 int buffer_arg(napi_env env, napi_value v, const char *what, void **data, size_t *len);
 /* Throws an Error with Node's code, errno and syscall; returns NULL. */

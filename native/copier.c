@@ -147,14 +147,8 @@ static void copier_finalize(napi_env env, void *data, void *hint) {
 }
 
 static struct copier *copier_of(napi_env env, napi_value v) {
-  void *data = NULL;
-  napi_valuetype t;
-  napi_typeof(env, v, &t);
-  if (t != napi_external || napi_get_value_external(env, v, &data) != napi_ok || !data) {
-    napi_throw_type_error(env, NULL, "not a copier");
-    return NULL;
-  }
-  struct copier *c = data;
+  struct copier *c = external_arg(env, v, "copier");
+  if (!c) return NULL;
   if (c->closed) {
     napi_throw_error(env, NULL, "the copier is closed");
     return NULL;
@@ -277,12 +271,8 @@ static napi_value js_copier_stop(napi_env env, napi_callback_info info) {
 static napi_value js_copier_close(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   if (args_of(env, info, 1, argv, "copierClose")) return NULL;
-  void *data = NULL;
-  if (napi_get_value_external(env, argv[0], &data) != napi_ok || !data) {
-    napi_throw_type_error(env, NULL, "not a copier");
-    return NULL;
-  }
-  copier_close(env, data);
+  struct copier *c = external_arg(env, argv[0], "copier");
+  if (c) copier_close(env, c);
   return NULL;
 }
 

@@ -431,6 +431,20 @@ int args_of(napi_env env, napi_callback_info info, size_t n, napi_value *argv, c
   return 0;
 }
 
+/* The pointer an External holds (a walker, a copier); NULL after throwing "not a <what>". */
+void *external_arg(napi_env env, napi_value v, const char *what) {
+  void *data = NULL;
+  napi_valuetype t;
+  napi_typeof(env, v, &t);
+  if (t != napi_external || napi_get_value_external(env, v, &data) != napi_ok || !data) {
+    char msg[64];
+    snprintf(msg, sizeof msg, "not a %s", what);
+    napi_throw_type_error(env, NULL, msg);
+    return NULL;
+  }
+  return data;
+}
+
 /* A Buffer argument's bytes (not copied); -1 after throwing when it is not a Buffer. */
 int buffer_arg(napi_env env, napi_value v, const char *what, void **data, size_t *len) {
   bool is_buf = false;

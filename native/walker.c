@@ -362,14 +362,8 @@ static void walker_finalize(napi_env env, void *data, void *hint) {
 }
 
 static struct walker *walker_of(napi_env env, napi_value v) {
-  void *data = NULL;
-  napi_valuetype t;
-  napi_typeof(env, v, &t);
-  if (t != napi_external || napi_get_value_external(env, v, &data) != napi_ok || !data) {
-    napi_throw_type_error(env, NULL, "not a walker");
-    return NULL;
-  }
-  struct walker *w = data;
+  struct walker *w = external_arg(env, v, "walker");
+  if (!w) return NULL;
   if (w->closed) {
     napi_throw_error(env, NULL, "the walker is closed");
     return NULL;
