@@ -29,4 +29,7 @@ double copy_batch_run(const void *packed, size_t packed_len, uint32_t count, con
 /* Adds copierOpen, copierSubmit, copierStop and copierClose (native/copier.c). */
 void copier_define(napi_env env, napi_value exports);
 
+/* Adds treeNameSumsAsync (native/namesums.c). */
+void namesums_define(napi_env env, napi_value exports);
+
 #endif

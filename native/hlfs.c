@@ -629,5 +629,6 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   xxh64_define(env, exports);
   walker_define(env, exports);
   copier_define(env, exports);
+  namesums_define(env, exports);
   return exports;
 }

@@ -39,6 +39,34 @@ function typeOf(absDir: Buffer, d: fs.Dirent<Buffer>): EntryType {
   }
 }
 
+/** One directory's listing (dir relative to the root) and its subdirectories' relative paths, in byte order. */
+function readListing(rootBuf: Buffer, dir: Buffer): { listing: DirListing; subdirs: Buffer[] } {
+  const abs = dir.length === 0 ? rootBuf : joinPath(rootBuf, dir);
+  let dirents: fs.Dirent<Buffer>[];
+  try {
+    dirents = fs.readdirSync(abs, { withFileTypes: true, encoding: 'buffer' });
+  } catch (error) {
+    const e = error as NodeJS.ErrnoException;
+    return { listing: { dir, entries: [], error: e.code ? `${e.code} (readdir)` : String(e.message) }, subdirs: [] };
+  }
+  dirents.sort((a, b) => Buffer.compare(a.name, b.name));
+  const entries: DirListing['entries'] = [];
+  const subdirs: Buffer[] = [];
+  for (const d of dirents) {
+    if (dir.length === 0 && d.name.equals(OWN_DIR)) continue;
+    if (isTempName(d.name)) continue;
+    const type = typeOf(abs, d);
+    if (type === 'dir') subdirs.push(joinPath(dir, d.name));
+    else entries.push({ name: d.name, type });
+  }
+  return { listing: { dir, entries, error: null }, subdirs };
+}
+
+/** One directory of the tree, listed as walkTree lists it. */
+export function listDirectory(root: string | Buffer, dir: Buffer): DirListing {
+  return readListing(trimSlashes(toBuffer(root)), dir).listing;
+}
+
 /** Depth-first, each directory's listing before its subdirectories, all in byte order. */
 export function* walkTree(root: string | Buffer): Generator<DirListing> {
   const rootBuf = trimSlashes(toBuffer(root));
@@ -51,26 +79,8 @@ export function* walkTree(root: string | Buffer): Generator<DirListing> {
       stack.pop();
       continue;
     }
-    const abs = dir.length === 0 ? rootBuf : joinPath(rootBuf, dir);
-    let dirents: fs.Dirent<Buffer>[];
-    try {
-      dirents = fs.readdirSync(abs, { withFileTypes: true, encoding: 'buffer' });
-    } catch (error) {
-      const e = error as NodeJS.ErrnoException;
-      yield { dir, entries: [], error: e.code ? `${e.code} (readdir)` : String(e.message) };
-      continue;
-    }
-    dirents.sort((a, b) => Buffer.compare(a.name, b.name));
-    const entries: DirListing['entries'] = [];
-    const subdirs: Buffer[] = [];
-    for (const d of dirents) {
-      if (dir.length === 0 && d.name.equals(OWN_DIR)) continue;
-      if (isTempName(d.name)) continue;
-      const type = typeOf(abs, d);
-      if (type === 'dir') subdirs.push(joinPath(dir, d.name));
-      else entries.push({ name: d.name, type });
-    }
-    yield { dir, entries, error: null };
+    const { listing, subdirs } = readListing(rootBuf, dir);
+    yield listing;
     if (subdirs.length > 0) stack.push(subdirs.reverse());
   }
 }

@@ -80,6 +80,12 @@ export interface Hlfs {
    * not a regular file), and 16 hex digits per file.
    */
   hashFilesAsync(paths: Buffer, count: number): Promise<[results: ArrayBuffer, hex: Buffer]>;
+  /**
+   * Every directory under root listed on libuv's pool, its regular files' names fingerprinted as
+   * src/scrub/name-set.ts does; ownDir skipped at the root, names starting with tempPrefix everywhere.
+   * Per directory five uint32 [rel length, errno, files, sumA, sumB], then rel, padded to 4 bytes.
+   */
+  treeNameSumsAsync(root: Buffer, ownDir: Buffer, tempPrefix: Buffer): Promise<ArrayBuffer>;
 }
 
 // dist/src/native/hlfs.js -> <repo>/build/Release/hlfs.node (also right for src/native/ under tsx).
