@@ -1,5 +1,5 @@
 // Option parsers for commander: a bad value is a usage error that names the value.
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError } from './commander.js';
 
 export function parseCount(value: string): number {
   const n = Number(value);

@@ -4,7 +4,7 @@
 // the whole table: a manifest can hold a million rows. better-sqlite3 cannot run an UPDATE while an
 // iterator is open on the same connection, so callers read a page, verify it, record it in one
 // transaction, then read the next page after the last key they saw.
-import type Database from 'better-sqlite3';
+import type { SqliteDatabase } from './sqlite.js';
 import { type ManifestStore, type ManifestRow, type VerifyStatus } from './store.js';
 
 /** A row plus its key, so the next page can start right after it. */
@@ -20,7 +20,7 @@ export interface PageCursor {
   name: Buffer;
 }
 
-const statements = new WeakMap<Database.Database, ReturnType<typeof prepare>>();
+const statements = new WeakMap<SqliteDatabase, ReturnType<typeof prepare>>();
 
 // Pages are read as arrays of these columns, in this order (measured on 50,000 rows: 35 % faster
 // than one object per row, which better-sqlite3 builds key by key). The keys come as hex strings: a
@@ -58,7 +58,7 @@ function keyedPage(page: RawArray[]): KeyedRow[] {
   });
 }
 
-function prepare(db: Database.Database) {
+function prepare(db: SqliteDatabase) {
   const q = (sql: string) => db.prepare(sql).safeIntegers(true);
   const page = (where: string) => q(`SELECT ${COLUMNS} FROM files ${where}`).raw(true);
   return {

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import Database from 'better-sqlite3';
+import { openDatabase, type SqliteDatabase } from './sqlite.js';
 import { FatalError } from '../errors.js';
 import { joinPath, toBuffer, trimSlashes } from '../engine/bytes.js';
 import { hashFileSync, ioBuffer } from '../engine/hash.js';
@@ -27,9 +27,9 @@ export type ManifestHealth =
 export function checkManifest(root: string): ManifestHealth {
   const file = manifestPath(root);
   if (!fs.existsSync(file)) return { state: 'missing' };
-  let db: Database.Database | undefined;
+  let db: SqliteDatabase | undefined;
   try {
-    db = new Database(file, { readonly: true, fileMustExist: true });
+    db = openDatabase(file, { readonly: true, fileMustExist: true });
     const problems = (db.pragma('quick_check') as { quick_check: string }[]).map((r) => r.quick_check);
     if (problems.length !== 1 || problems[0] !== 'ok') return { state: 'corrupt', reason: `quick_check: ${problems.slice(0, 3).join('; ')}` };
     const row = db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string } | undefined;

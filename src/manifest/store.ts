@@ -7,7 +7,7 @@
 // its sorted listings (SQLite compares BLOBs with memcmp, like Buffer.compare).
 import fs from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
+import { openDatabase, type SqliteDatabase } from './sqlite.js';
 import { joinPath, splitPath } from '../engine/bytes.js';
 
 export const MANIFEST_DIR = '.home-lab';
@@ -112,14 +112,14 @@ function upsertSql(rows: number): string {
 }
 
 export class ManifestStore {
-  private readonly db: Database.Database;
+  private readonly db: SqliteDatabase;
   private readonly stmts;
   /** Upserts waiting for a full statement: UPSERT_PARAMS parameters a row. */
   private readonly pendingParams: unknown[] = new Array<unknown>(UPSERT_ROWS * UPSERT_PARAMS);
   private pendingRows = 0;
 
   private constructor(
-    db: Database.Database,
+    db: SqliteDatabase,
     readonly file: string,
   ) {
     this.db = db;
@@ -152,9 +152,9 @@ export class ManifestStore {
       );
     }
     if (!exists) fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-    let db: Database.Database | undefined;
+    let db: SqliteDatabase | undefined;
     try {
-      db = new Database(file, { readonly: options.readonly === true, fileMustExist: exists });
+      db = openDatabase(file, { readonly: options.readonly === true, fileMustExist: exists });
       if (!options.readonly) {
         db.pragma('journal_mode = WAL');
         db.pragma('synchronous = FULL');
@@ -187,7 +187,7 @@ export class ManifestStore {
     }
   }
 
-  private static migrate(db: Database.Database, file: string, existed: boolean): Database.Database {
+  private static migrate(db: SqliteDatabase, file: string, existed: boolean): SqliteDatabase {
     if (!existed) {
       db.exec(`
         CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -341,7 +341,7 @@ export class ManifestStore {
   }
 
   /** For modules that add their own queries (scrub selection): the raw handle. */
-  get database(): Database.Database {
+  get database(): SqliteDatabase {
     this.flushUpserts();
     return this.db;
   }

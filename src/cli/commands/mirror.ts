@@ -1,6 +1,7 @@
 // `home-lab mirror SRC DST`: flags -> MirrorOptions -> mirror() -> summary and exit code.
 import os from 'node:os';
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
+import { Option } from '../commander.js';
 import type { Cli } from '../cli.js';
 import { ExitCode } from '../exit-codes.js';
 import { mirror } from '../../engine/mirror.js';

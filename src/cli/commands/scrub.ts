@@ -1,5 +1,6 @@
 // `home-lab scrub [--percent P] [--source SRC] [--max-bytes N] [--max-duration T] [--json] TARGET`
-import { InvalidArgumentError, Option, type Command } from 'commander';
+import type { Command } from 'commander';
+import { InvalidArgumentError, Option } from '../commander.js';
 import type { Cli } from '../cli.js';
 import { runScrubCommand, type CommonFlags } from '../scrub-command.js';
 import { parseBytes, parseDuration, parsePercent, type Percent } from '../../scrub/select.js';
