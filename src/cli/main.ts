@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The commander tree. The only place that reads process.argv and calls process.exit.
 import './heap.js';
+import './jit.js';
 import { Command, CommanderError } from './commander.js';
 import { ExitCode, type ExitCodeValue } from './exit-codes.js';
 import { createLogger, type Cli } from './cli.js';
