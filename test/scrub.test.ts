@@ -135,7 +135,15 @@ test('selection takes never-verified rows first, then the oldest, and records pe
 });
 
 test('a killed scrub keeps the batches it recorded', async (t) => {
-  for (const offThread of [false, true]) {
+  // Pages are recorded every flushPages pages, or a second after the last record: once per page
+  // here, by count (the first two cases) and by time (the clock of the third moves 2 s a look).
+  let ms = 0;
+  const cases: { offThread: boolean; extra: Partial<ScrubOptions> }[] = [
+    { offThread: false, extra: { flushPages: 1 } },
+    { offThread: true, extra: { flushPages: 1 } },
+    { offThread: false, extra: { elapsedMs: () => (ms += 2000) } },
+  ];
+  for (const { offThread, extra } of cases) {
     const spec = files(30);
     const { backup } = fixture(t, spec);
     const c = clock();
@@ -144,6 +152,7 @@ test('a killed scrub keeps the batches it recorded', async (t) => {
         percent: pct('100'),
         pageRows: 8,
         offThread,
+        ...extra,
         onEvent: (e) => {
           if (e.kind === 'progress' && e.filesDone === 20) throw new Error('killed');
         },
