@@ -2,7 +2,7 @@
 // disk, how long, how much was copied, deleted and verified, and the first errors with their paths.
 // The outcome holds no secrets by contract (outcome.ts); nothing else is added here.
 import type { BackupOutcome, RunStatus, StepOutcome } from './outcome.js';
-import { formatBytes } from '../units.js';
+import { formatBytes, formatCount } from '../units.js';
 
 export { formatBytes };
 
@@ -39,9 +39,6 @@ export function formatDuration(ms: number): string {
   return `${s}s`;
 }
 
-export function formatCount(n: number): string {
-  return n.toLocaleString('en-US');
-}
 
 /** "2024-05-01 03:00:12" in the given zone (sv-SE formats dates the ISO way). */
 export function formatTime(ms: number, timeZone?: string): string {

@@ -13,6 +13,7 @@
 //    may lose up to 1,000 files a night and a big tree up to a tenth of itself, and a refusal means
 //    something unusual happened. (The config's deletions.maxFiles/maxPercent always give both.)
 import type { DeletionLimits } from './types.js';
+import { formatCount } from '../units.js';
 
 export const DEFAULT_MAX_DELETE_FILES = 1000;
 export const DEFAULT_MAX_DELETE_PERCENT = 10;
@@ -84,9 +85,7 @@ export function topDirectories(byDir: ReadonlyMap<string, number>, n: number): {
     .map(([dir, files]) => ({ dir, files }));
 }
 
-function count(n: number): string {
-  return n.toLocaleString('en-US');
-}
+const count = formatCount;
 
 function formatPercent(p: number): string {
   return `${Number.isInteger(p) ? p : p.toFixed(1)} %`;
