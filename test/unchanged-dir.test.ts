@@ -61,7 +61,7 @@ test('an identical directory: sums of its regular files, its subdirectories in o
   const [lo2, hi2] = words(-1_234_567_987_654_321n);
   assert.equal(r.mtimeLoSum, (lo1 as number) + (lo2 as number));
   assert.equal(r.mtimeHiSum, (hi1 as number) + (hi2 as number));
-  assert.deepEqual(r.subdirs.map((d) => [d.index, d.name.toString()]), [[2, 'd'], [6, 'zz']]);
+  assert.deepEqual(r.subdirs.map((d) => [d.src, d.dst, d.name.toString()]), [[2, 2, 'd'], [6, 6, 'zz']]);
 });
 
 test('each difference the full path would act on makes that entry "changed" (and only that one)', () => {
@@ -91,8 +91,9 @@ test('each difference the full path would act on makes that entry "changed" (and
 
 test('what only the full path can handle gives null', () => {
   const cases: [string, RawListing, RawListing, Partial<UnchangedOptions>][] = [
-    ['an extra name in the destination', raw(base), raw([...base, { name: 'extra', mode: FILE }]), {}],
-    ['a name missing in the destination', raw(base), raw(base.filter((s) => s.name !== 'fifo')), {}],
+    ['a failed lstat of a name only the source has', raw([...base, { name: 'new', mode: FILE, errno: 13 }]), raw(base), {}],
+    ['a failed lstat of a name only the destination has', raw(base), raw([...base, { name: 'old', mode: FILE, errno: 13 }]), {}],
+    ['a temp file of a killed run in the destination', raw(base), raw([...base, { name: '.home-lab.tmp.1a', mode: FILE }]), { leftover: (n) => n.toString().startsWith('.home-lab.tmp.') }],
     ['a failed lstat in the source', raw(changed('a.txt', { errno: 2 })), raw(base), {}],
     ['a failed lstat in the destination', raw(base), raw(changed('a.txt', { errno: 2 })), {}],
     ['a kind change while excludes apply', raw(base), raw(changed('d', { mode: FILE })), { keep: () => true }],
@@ -120,8 +121,31 @@ test('excluded entries: never descended into, never counted, never changed', () 
   const keep = (name: Buffer) => name.toString() !== 'zz' && name.toString() !== 'a.txt';
   const r = unchangedDirectory(raw(base), raw(base), { ...opts, keep });
   assert.ok(r);
-  assert.deepEqual(r.subdirs.map((d) => d.index), [2]);
+  assert.deepEqual(r.subdirs.map((d) => d.src), [2]);
   assert.equal(r.files, 1);
   assert.equal(r.sizeSum, 5_000_000_000);
   assert.deepEqual(unchangedDirectory(raw(base), raw(changed('a.txt', { size: 1n })), { ...opts, keep })?.changed, []);
+});
+
+test('names on one side only: in "changed" in name order with -1 for the other side, the rest paired up', () => {
+  const src: Spec[] = [...base.filter((s) => s.name !== 'fifo'), { name: 'added.txt', mode: FILE, size: 7n }, { name: 'newdir', mode: DIR }];
+  const dst: Spec[] = [...base, { name: 'b.old', mode: FILE }, { name: 'gone', mode: DIR }];
+  const r = unchangedDirectory(raw(src), raw(dst), opts);
+  assert.ok(r);
+  const show = (l: { name: Buffer; src: number; dst: number }[]) => l.map((c) => `${c.name.toString()}:${c.src}:${c.dst}`);
+  // src: a.txt 0, added.txt 1, b.jpg 2, d 3, dev 4, link 5, newdir 6, zz 7
+  // dst: a.txt 0, b.jpg 1, b.old 2, d 3, dev 4, fifo 5, gone 6, link 7, zz 8
+  assert.deepEqual(show(r.changed), ['added.txt:1:-1', 'b.old:-1:2', 'fifo:-1:5', 'gone:-1:6', 'newdir:6:-1']);
+  assert.deepEqual(show(r.subdirs), ['d:3:3', 'zz:7:8']);
+  assert.equal(r.files, 2, 'a.txt and b.jpg, unchanged, in the sums');
+  assert.equal(r.sizeSum, 5_000_000_010);
+  // The paired entries are compared by their own indexes: a change on a shifted index is seen.
+  const dstChanged = dst.map((s) => (s.name === 'link' ? { ...s, mtime: 2n } : s));
+  assert.deepEqual(show(unchangedDirectory(raw(src), raw(dstChanged), opts)?.changed ?? []), ['added.txt:1:-1', 'b.old:-1:2', 'fifo:-1:5', 'gone:-1:6', 'link:5:7', 'newdir:6:-1']);
+  // Excluded names on either side are left alone: not created, not deleted (rsync keeps them).
+  const keep = (name: Buffer) => !['added.txt', 'gone'].includes(name.toString());
+  assert.deepEqual(show(unchangedDirectory(raw(src), raw(dst), { ...opts, keep })?.changed ?? []), ['b.old:-1:2', 'fifo:-1:5', 'newdir:6:-1']);
+  // Either side empty.
+  assert.deepEqual(show(unchangedDirectory(raw([]), raw(base.slice(0, 2)), opts)?.changed ?? []), ['a.txt:-1:0', 'b.jpg:-1:1']);
+  assert.deepEqual(show(unchangedDirectory(raw(base.slice(0, 2)), raw([]), opts)?.changed ?? []), ['a.txt:0:-1', 'b.jpg:1:-1']);
 });

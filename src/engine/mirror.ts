@@ -334,10 +334,11 @@ class MirrorRun {
   }
 
   /**
-   * A directory with the same names on both sides whose unchanged entries (src/engine/unchanged-dir.ts)
-   * have manifest rows that sum to the same count, sizes and mtimes (a missing or stale row does not):
-   * those are counted without decoding them or reading their rows (most of a nightly no-op's CPU went
-   * there), and only the entries that differ are planned and carried out. Null: take the full path.
+   * A directory whose unchanged entries (src/engine/unchanged-dir.ts) have manifest rows that sum to
+   * the same count, sizes and mtimes (a missing or stale row does not): those are counted without
+   * decoding them or reading their rows (most of a nightly no-op's CPU went there), and only the
+   * entries that differ, or are on one side only (added, or extras to delete), are planned and
+   * carried out. Null: take the full path.
    */
   private unchangedFastPath(dir: PendingDir, srcRaw: RawListing, dstRaw: RawListing, keep: ((name: Buffer, isDir: boolean) => boolean) | null): PendingDir[] | null {
     if (!srcRaw.ok || !dstRaw.ok) return null;
@@ -350,7 +351,8 @@ class MirrorRun {
         return null;
       }
     };
-    const same = unchangedDirectory(srcRaw, dstRaw, { owner: this.owner, keep, readLinks });
+    const leftover = (name: Buffer) => name.subarray(0, TEMP_NAME.length).equals(TEMP_NAME);
+    const same = unchangedDirectory(srcRaw, dstRaw, { owner: this.owner, keep, readLinks, leftover });
     if (same === null) return null;
     // The rows of the entries that changed, which the plan below needs, and which the directory's
     // sums include: what is left must sum to what the unchanged files hold.
@@ -373,18 +375,20 @@ class MirrorRun {
     this.counts.srcFiles += same.files;
     this.counts.dstFiles += same.files;
     this.counts.filesUnchanged += same.files;
-    const subdirs = same.subdirs.map(({ index, name }): PendingDir => {
-      const dst = entryAt(dstAbs, dstRaw, index, name);
-      return { rel: joinPath(dir.rel, name), src: detached(entryAt(srcAbs, srcRaw, index, name)), created: false, dst: detached(dst), setgid: (dst.perm & 0o2000) !== 0 };
+    const subdirs = same.subdirs.map(({ src: si, dst: di, name }): PendingDir => {
+      const dst = entryAt(dstAbs, dstRaw, di, name);
+      return { rel: joinPath(dir.rel, name), src: detached(entryAt(srcAbs, srcRaw, si, name)), created: false, dst: detached(dst), setgid: (dst.perm & 0o2000) !== 0 };
     });
     let touched = false;
     if (same.changed.length > 0) {
-      for (const { index, name } of same.changed) {
-        const src = entryAt(srcAbs, srcRaw, index, name);
-        const dst = entryAt(dstAbs, dstRaw, index, name);
-        if (src.kind === 'file') this.counts.srcFiles++;
-        if (dst.kind === 'file') this.counts.dstFiles++;
-        const changed = this.execute(dir.rel, planOne(src, dst, { checksum: false, owner: this.owner }), rows, subdirs, dir.setgid);
+      for (const { src: si, dst: di, name } of same.changed) {
+        const src = si >= 0 ? entryAt(srcAbs, srcRaw, si, name) : null;
+        const dst = di >= 0 ? entryAt(dstAbs, dstRaw, di, name) : null;
+        if (src?.kind === 'file') this.counts.srcFiles++;
+        if (dst?.kind === 'file') this.counts.dstFiles++;
+        // Only in DST: an extra, deleted at the end as the full path's plan would have it.
+        const action: Action = src === null ? { kind: 'extra', dst: dst as Entry } : planOne(src, dst, { checksum: false, owner: this.owner });
+        const changed = this.execute(dir.rel, action, rows, subdirs, dir.setgid);
         touched ||= changed;
       }
       // Visited in name order, as the full path does.

@@ -13,7 +13,7 @@ import { hashFileSync } from '../../src/engine/hash.js';
 import { joinPath } from '../../src/engine/bytes.js';
 import { hlfs } from '../../src/native/hlfs.js';
 import { tempDir, isRoot } from '../helpers/tmp.js';
-import { generateTree, messUp } from './tree.js';
+import { generateTree, messUp, nightChanges } from './tree.js';
 import { diffSnapshots, snapshot } from './snapshot.js';
 
 const SEEDS = Number(process.env.HOME_LAB_ORACLE_SEEDS ?? 24);
@@ -56,24 +56,7 @@ test(`home-lab mirror equals rsync -a --delete on ${SEEDS} random trees with mes
     assert.deepEqual(diffSnapshots(expected, actual, 20, ['extra-with-junk', 'extra-with-junk/sub']), [], `seed ${seed}: trees differ`);
     assert.deepEqual(diffSnapshots(outsideBefore, snapshot(outside)), [], `seed ${seed}: something outside DST changed`);
 
-    // Every regular file has a manifest row with its true hash.
-    const store = ManifestStore.open(viaHomeLab);
-    try {
-      const buffer = Buffer.alloc(1 << 20);
-      let rows = 0;
-      for (const row of store.iterate()) {
-        rows++;
-        const h = hashFileSync(joinPath(Buffer.from(viaHomeLab), row.path), buffer);
-        assert.ok(h.ok, `seed ${seed}: row without file`);
-        assert.equal(h.hash, row.hash, `seed ${seed}: manifest hash`);
-        assert.equal(h.mtimeNs, row.mtimeNs);
-      }
-      // Excluded files kept in DST are not part of the mirror, so not in its manifest.
-      const files = [...actual].filter(([p, a]) => a.kind === 'file' && !/(^|\/)junk\.excluded$|\.tmp-excluded$/.test(p)).length;
-      assert.equal(rows, files, `seed ${seed}: one row per mirrored regular file`);
-    } finally {
-      store.close();
-    }
+    checkManifest(viaHomeLab, actual, seed);
 
     // A second run rewrites nothing: same inodes, same ctimes (not even a chmod or utimes).
     const second = await runMirror(src, viaHomeLab, seed);
@@ -87,8 +70,39 @@ test(`home-lab mirror equals rsync -a --delete on ${SEEDS} random trees with mes
       assert.equal(b.ino, a.ino, `seed ${seed}: ${p} was replaced on a no-op run`);
       assert.equal(b.ctimeNs, a.ctimeNs, `seed ${seed}: ${p} was touched on a no-op run`);
     }
+
+    // A night later: files and directories gone, new and rewritten in SRC, a stray file and excluded
+    // junk in both DSTs (directories whose names differ take the fast path with only those planned).
+    nightChanges(src, [viaRsync, viaHomeLab], seed);
+    rsync(src, viaRsync);
+    const third = await runMirror(src, viaHomeLab, seed);
+    assert.deepEqual(third.failed, [], `seed ${seed}: failures a night later`);
+    const night = snapshot(viaHomeLab, ['.home-lab']);
+    assert.deepEqual(diffSnapshots(snapshot(viaRsync), night, 20, ['extra-with-junk', 'extra-with-junk/sub']), [], `seed ${seed}: trees differ a night later`);
+    checkManifest(viaHomeLab, night, seed);
   }
 });
+
+/** Every regular file the mirror keeps has a manifest row with its true hash and mtime, and no row more. */
+function checkManifest(root: string, tree: ReturnType<typeof snapshot>, seed: number): void {
+  const store = ManifestStore.open(root);
+  try {
+    const buffer = Buffer.alloc(1 << 20);
+    let rows = 0;
+    for (const row of store.iterate()) {
+      rows++;
+      const h = hashFileSync(joinPath(Buffer.from(root), row.path), buffer);
+      assert.ok(h.ok, `seed ${seed}: row without file: ${row.path.toString()}`);
+      assert.equal(h.hash, row.hash, `seed ${seed}: manifest hash`);
+      assert.equal(h.mtimeNs, row.mtimeNs);
+    }
+    // Excluded files kept in DST are not part of the mirror, so not in its manifest.
+    const files = [...tree].filter(([p, a]) => a.kind === 'file' && !/(^|\/)junk\.excluded$|\.tmp-excluded$/.test(p)).length;
+    assert.equal(rows, files, `seed ${seed}: one row per mirrored regular file`);
+  } finally {
+    store.close();
+  }
+}
 
 test('excluded directories at every depth (name, glob, dir-only, anchored, "**" patterns): home-lab equals rsync, and lists none of them', async (t) => {
   const tmp = tempDir(t);

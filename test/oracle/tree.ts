@@ -190,3 +190,78 @@ export function messUp(src: string, dst: string, seed: number, outside: string):
     hlfs.utimensat(joinPath(dstBuf, Buffer.from(name)), 1_000_000_000_123n, 1_000_000_000_123n, true);
   }
 }
+
+/**
+ * A night's changes after a mirror: the source loses, gains and rewrites files and whole
+ * directories (and gains excluded junk); each destination gets the same extras behind the tool's
+ * back (a stray file to delete, excluded junk to keep). Deterministic from the seed.
+ */
+export function nightChanges(src: string, dsts: string[], seed: number): void {
+  const r = new Random(seed ^ 0xa11);
+  const srcBuf = Buffer.from(src);
+  const files: Buffer[] = [];
+  const dirs: Buffer[] = [Buffer.alloc(0)];
+  const walk = (rel: Buffer) => {
+    const abs = rel.length ? joinPath(srcBuf, rel) : srcBuf;
+    const entries = (fs.readdirSync(abs, { encoding: 'buffer', withFileTypes: true }) as fs.Dirent<Buffer>[]).sort((a, b) => Buffer.compare(a.name, b.name));
+    for (const d of entries) {
+      const p = rel.length ? joinPath(rel, d.name) : d.name;
+      if (d.isDirectory()) {
+        dirs.push(p);
+        walk(p);
+      } else if (d.isFile()) files.push(p);
+    }
+  };
+  walk(Buffer.alloc(0));
+  const at = (rel: Buffer) => (rel.length ? joinPath(srcBuf, rel) : srcBuf);
+  for (const f of files) {
+    const roll = r.next();
+    if (roll < 0.1) fs.rmSync(at(f));
+    else if (roll < 0.2) {
+      fs.writeFileSync(at(f), r.bytes(r.int(0, 3000)));
+      hlfs.utimensat(at(f), randomTimeNs(r), randomTimeNs(r), true);
+    }
+  }
+  let n = 0;
+  const kept: Buffer[] = [];
+  for (const d of dirs) {
+    if (!fs.existsSync(at(d))) continue;
+    const roll = r.next();
+    if (d.length > 0 && roll < 0.04) {
+      fs.rmSync(at(d), { recursive: true, force: true });
+      continue;
+    }
+    if (roll < 0.3) fs.writeFileSync(joinPath(at(d), Buffer.from(`night-${n++}.dat`)), r.bytes(r.int(0, 5000)));
+    if (roll > 0.9) {
+      const sub = joinPath(at(d), Buffer.from(`night-dir-${n++}`));
+      fs.mkdirSync(sub);
+      fs.writeFileSync(joinPath(sub, Buffer.from('inside')), r.bytes(100));
+    }
+    if (roll > 0.5 && roll < 0.55) fs.writeFileSync(joinPath(at(d), Buffer.from('junk.excluded')), 'excluded: never copied');
+    if (roll > 0.6 && roll < 0.7) kept.push(d);
+  }
+  // Directories back to times in the past: rsync keeps a directory's mtime only to the second when
+  // it falls in the second rsync runs in.
+  const newDirs: Buffer[] = [];
+  const listDirs = (rel: Buffer) => {
+    for (const d of fs.readdirSync(at(rel), { encoding: 'buffer', withFileTypes: true }) as fs.Dirent<Buffer>[]) {
+      if (!d.isDirectory()) continue;
+      const p = rel.length ? joinPath(rel, d.name) : d.name;
+      newDirs.push(p);
+      listDirs(p);
+    }
+  };
+  listDirs(Buffer.alloc(0));
+  for (const d of [Buffer.alloc(0), ...newDirs.sort(Buffer.compare)]) hlfs.utimensat(at(d), randomTimeNs(r), randomTimeNs(r), true);
+  for (const dst of dsts) {
+    const dstBuf = Buffer.from(dst);
+    for (const d of kept) {
+      const dir = d.length ? joinPath(dstBuf, d) : dstBuf;
+      if (!fs.existsSync(dir)) continue;
+      fs.writeFileSync(joinPath(dir, Buffer.from('late-extra')), 'appeared on the backup disk: deleted');
+      const junk = joinPath(dir, Buffer.from('late.tmp-excluded'));
+      fs.writeFileSync(junk, 'excluded: kept');
+      hlfs.utimensat(junk, 1_000_000_000_123n, 1_000_000_000_123n, true);
+    }
+  }
+}
