@@ -89,14 +89,21 @@ test('disk full when the manifest is written: one clear error, not an internal e
   assert.match(run.stderr, /full|ENOSPC|no space/i);
 });
 
+// The disk is pulled when the fifth copy is reported; what is left must take longer than the umount
+// (the copies of 180 files of 40 KB could all be done by then: 36 MB are left here).
+const PULL_AT_LINE = 5;
+const fillPulled = (src: string) => {
+  for (let d = 0; d < 12; d++) fill(path.join(src, `d${d}`), 15, 200_000);
+};
+
 test('backup disk unmounted mid-run (lazy umount): the run fails, nothing lands on the filesystem below', { skip }, async (t) => {
   const src = path.join(tempDir(t), 'src');
-  for (let d = 0; d < 12; d++) fill(path.join(src, `d${d}`), 15, 40_000);
+  fillPulled(src);
   const disk = mountTmpfs(t, '64m');
   const run = await homeLabAsync(['mirror', '-i', '--no-progress', src, disk], {
     onLine: (line, n) => {
       // After the first copies, pull the disk away (umount -l detaches it, like a yanked USB disk).
-      if (n === 5) execFileSync('umount', ['-l', disk]);
+      if (n === PULL_AT_LINE) execFileSync('umount', ['-l', disk]);
       void line;
     },
   });
@@ -113,10 +120,10 @@ test('backup disk unmounted mid-run (lazy umount): the run fails, nothing lands 
 
 test('backup disk unmounted mid-run: the run stops with one clear error that says the disk went away', { skip }, async (t) => {
   const src = path.join(tempDir(t), 'src');
-  for (let d = 0; d < 12; d++) fill(path.join(src, `d${d}`), 15, 40_000);
+  fillPulled(src);
   const disk = mountTmpfs(t, '64m');
   const run = await homeLabAsync(['mirror', '-i', '--no-progress', src, disk], {
-    onLine: (_line, n) => void (n === 5 && execFileSync('umount', ['-l', disk])),
+    onLine: (_line, n) => void (n === PULL_AT_LINE && execFileSync('umount', ['-l', disk])),
   });
   execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', disk]); // so the after-hook's umount has one to undo
   assert.equal(run.code, 1, 'fatal');
