@@ -4,6 +4,9 @@
 #include <stdint.h>
 #include <node_api.h>
 
+/* Queues a job on libuv's pool and returns the promise its complete callback settles (native/hlfs.c). */
+napi_value queue_job(napi_env env, const char *name, napi_async_execute_callback execute, napi_async_complete_callback complete,
+                     void *data, napi_deferred *deferred, napi_async_work *work);
 /* Reads exactly n arguments into argv. */
 int args_of(napi_env env, napi_callback_info info, size_t n, napi_value *argv, const char *name);
 /* The pointer an External holds (a walker, a copier); NULL after throwing "not a <what>". */

@@ -235,12 +235,7 @@ static napi_value js_scandir_batch_async(napi_env env, napi_callback_info info) 
       return NULL;
     }
   }
-  napi_value promise, name;
-  napi_create_promise(env, &j->deferred, &promise);
-  napi_create_string_utf8(env, "hlfs.scandirBatchAsync", NAPI_AUTO_LENGTH, &name);
-  napi_create_async_work(env, NULL, name, batch_execute, batch_complete, j, &j->work);
-  napi_queue_async_work(env, j->work);
-  return promise;
+  return queue_job(env, "hlfs.scandirBatchAsync", batch_execute, batch_complete, j, &j->deferred, &j->work);
 }
 
 /*
@@ -416,6 +411,18 @@ static int copy_file(int sdir, const char *src, int ddir, const char *dst, const
   if (finish_temp(fd, ddir, tmp, dst, stage, err, nums, times, out)) return -1;
   *hash = XXH64(buf, (size_t)total, 0);
   return 0;
+}
+
+/* A job for libuv's pool and the promise it settles: execute runs there, complete back on the main
+ * thread, where it settles *deferred and deletes *work. */
+napi_value queue_job(napi_env env, const char *name, napi_async_execute_callback execute, napi_async_complete_callback complete,
+                     void *data, napi_deferred *deferred, napi_async_work *work) {
+  napi_value promise, resource;
+  napi_create_promise(env, deferred, &promise);
+  napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &resource);
+  napi_create_async_work(env, NULL, resource, execute, complete, data, work);
+  napi_queue_async_work(env, *work);
+  return promise;
 }
 
 /* Reads exactly n arguments into argv; -1 after throwing when fewer were passed. */

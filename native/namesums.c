@@ -213,12 +213,7 @@ static napi_value js_tree_name_sums_async(napi_env env, napi_callback_info info)
   j->own = own;
   j->temp = temp;
   j->temp_len = strlen(temp);
-  napi_value promise, name;
-  napi_create_promise(env, &j->deferred, &promise);
-  napi_create_string_utf8(env, "hlfs.treeNameSumsAsync", NAPI_AUTO_LENGTH, &name);
-  napi_create_async_work(env, NULL, name, sums_execute, sums_complete, j, &j->work);
-  napi_queue_async_work(env, j->work);
-  return promise;
+  return queue_job(env, "hlfs.treeNameSumsAsync", sums_execute, sums_complete, j, &j->deferred, &j->work);
 }
 
 void namesums_define(napi_env env, napi_value exports) {

@@ -225,12 +225,7 @@ static napi_value js_hash_files_async(napi_env env, napi_callback_info info) {
   memcpy(j->paths, data, len);
   j->results = malloc((j->count ? j->count : 1) * 3 * sizeof(double));
   j->hex = malloc((j->count ? j->count : 1) * 16);
-  napi_value promise, name;
-  napi_create_promise(env, &j->deferred, &promise);
-  napi_create_string_utf8(env, "hlfs.hashFilesAsync", NAPI_AUTO_LENGTH, &name);
-  napi_create_async_work(env, NULL, name, hash_execute, hash_complete, j, &j->work);
-  napi_queue_async_work(env, j->work);
-  return promise;
+  return queue_job(env, "hlfs.hashFilesAsync", hash_execute, hash_complete, j, &j->deferred, &j->work);
 }
 
 void xxh64_define(napi_env env, napi_value exports) {
