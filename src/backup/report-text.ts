@@ -39,7 +39,6 @@ export function formatDuration(ms: number): string {
   return `${s}s`;
 }
 
-
 /** "2024-05-01 03:00:12" in the given zone (sv-SE formats dates the ISO way). */
 export function formatTime(ms: number, timeZone?: string): string {
   return new Intl.DateTimeFormat('sv-SE', {

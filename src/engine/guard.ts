@@ -41,13 +41,13 @@ const CONFIRM = 'Nothing was deleted; copies were still made.';
 export function evaluateDeletions(plan: DeletionPlan, limits: DeletionLimits): GuardDecision {
   if (plan.files <= 0) return { ok: true };
   const topDirs = topDirectories(plan.byDir, TOP_DIRS);
-  const where = topDirs.length > 0 ? ` Most affected: ${topDirs.map((d) => `${d.dir || '.'} (${count(d.files)})`).join(', ')}.` : '';
-  const what = `${count(plan.files)} file${plan.files === 1 ? '' : 's'} (${formatBytes(plan.bytes)})`;
+  const where = topDirs.length > 0 ? ` Most affected: ${topDirs.map((d) => `${d.dir || '.'} (${formatCount(d.files)})`).join(', ')}.` : '';
+  const what = `${formatCount(plan.files)} file${plan.files === 1 ? '' : 's'} (${formatBytes(plan.bytes)})`;
   const refuse = (reason: string): GuardDecision => ({ ok: false, reason, files: plan.files, bytes: plan.bytes, topDirs });
 
   if (plan.sourceFiles === 0 && plan.destFiles > 0) {
     return refuse(
-      `the source has no files but the destination has ${count(plan.destFiles)}: refusing to delete ${what}.${where} ` +
+      `the source has no files but the destination has ${formatCount(plan.destFiles)}: refusing to delete ${what}.${where} ` +
         `Is the source disk mounted? ${CONFIRM} This is refused even with --allow-deletions; ` +
         `if an empty mirror is really wanted, empty the destination by hand.`,
     );
@@ -55,7 +55,7 @@ export function evaluateDeletions(plan: DeletionPlan, limits: DeletionLimits): G
   if (limits.allow) return { ok: true };
 
   const percent = plan.destFiles > 0 ? (plan.files * 100) / plan.destFiles : 100;
-  const share = `${formatPercent(percent)} of the destination's ${count(plan.destFiles)} files`;
+  const share = `${formatPercent(percent)} of the destination's ${formatCount(plan.destFiles)} files`;
   const confirm = `${CONFIRM} If these deletions are intended, rerun with --allow-deletions.`;
   const given = limits.maxFiles !== undefined || limits.maxPercent !== undefined;
   const maxFiles = given ? limits.maxFiles : DEFAULT_MAX_DELETE_FILES;
@@ -66,12 +66,12 @@ export function evaluateDeletions(plan: DeletionPlan, limits: DeletionLimits): G
   const source = given ? '' : 'default ';
   const rule =
     maxFiles !== undefined && maxPercent !== undefined
-      ? `${count(maxFiles)} files or ${formatPercent(maxPercent)} of the destination, whichever is larger`
+      ? `${formatCount(maxFiles)} files or ${formatPercent(maxPercent)} of the destination, whichever is larger`
       : maxFiles !== undefined
         ? '--max-delete'
         : `${formatPercent(maxPercent as number)} of the destination, --max-delete-percent`;
   return refuse(
-    `refusing to delete ${what}, ${share}: over the ${source}limit of ${count(limit)} files (${rule}; ` +
+    `refusing to delete ${what}, ${share}: over the ${source}limit of ${formatCount(limit)} files (${rule}; ` +
       `set --max-delete / --max-delete-percent to change it).${where} ${confirm}`,
   );
 }
@@ -84,8 +84,6 @@ export function topDirectories(byDir: ReadonlyMap<string, number>, n: number): {
     .slice(0, n)
     .map(([dir, files]) => ({ dir, files }));
 }
-
-const count = formatCount;
 
 function formatPercent(p: number): string {
   return `${Number.isInteger(p) ? p : p.toFixed(1)} %`;

@@ -12,9 +12,8 @@ import { joinPath, toBuffer, trimSlashes } from '../engine/bytes.js';
 import { hashFileSync, ioBuffer } from '../engine/hash.js';
 import { MANIFEST_DIR, ManifestStore, SCHEMA_VERSION, manifestPath } from './store.js';
 import { walkTree } from './tree.js';
+import { monotonicMs } from '../clock.js';
 
-/** Monotonic milliseconds (process.hrtime: no perf_hooks to load at start-up). */
-const monotonicMs = (): number => Number(process.hrtime.bigint()) / 1e6;
 
 export type ManifestHealth =
   | { state: 'missing' }

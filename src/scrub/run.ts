@@ -17,6 +17,7 @@ import {
 import { listDirectory } from '../manifest/tree.js';
 import { compareWalkOrder } from '../engine/tree-walker.js';
 import { diskNameSums, type DirNames } from './disk-names.js';
+import { monotonicMs } from '../clock.js';
 import { addName, emptyNameSet, sameNames, type NameSet } from './name-set.js';
 import { Ledger, type LedgerPage } from './ledger.js';
 import { hashFilesAsync, ioBuffer } from '../engine/hash.js';
@@ -25,8 +26,6 @@ import { checkBackup, checkSource, classifyBackup, decide, locateBackup, repair,
 import { sampleSize, stopBefore, type Budget, type Percent } from './select.js';
 import { coverageFrom, coverageSinceMs, emptyCounts, type Finding, type ScrubReport } from './report.js';
 
-/** Monotonic milliseconds (process.hrtime: no perf_hooks to load at start-up). */
-const monotonicMs = (): number => Number(process.hrtime.bigint()) / 1e6;
 
 export interface SourceMapping {
   /** The directory that was mirrored into TARGET/prefix. */
