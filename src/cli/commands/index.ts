@@ -21,9 +21,21 @@ const COMMANDS: Record<string, Loader> = {
   demo: () => import('./demo.js'),
 };
 
-/** Registers the subcommand named in argv, or every subcommand (for help and unknown names). */
+/**
+ * Which subcommands argv needs registered: the one it names; none for a bare `--version` (the
+ * program answers it, and loading every command took ~0.4 s); all of them otherwise (help, a name
+ * commander must reject with the list of the right ones). Pure.
+ */
+export function commandsToLoad(argv: readonly string[]): string[] {
+  const args = argv.slice(2);
+  const named = args.find((a) => !a.startsWith('-'));
+  if (named !== undefined && Object.hasOwn(COMMANDS, named)) return [named];
+  if (named === undefined && args.length > 0 && args.every((a) => a === '--version' || a === '-V')) return [];
+  return Object.keys(COMMANDS);
+}
+
+/** Registers the subcommands argv needs (commandsToLoad). */
 export async function registerCommands(program: Command, cli: Cli, argv: readonly string[]): Promise<void> {
-  const named = argv.slice(2).find((a) => !a.startsWith('-'));
-  const loaders = named !== undefined && Object.hasOwn(COMMANDS, named) ? [COMMANDS[named] as Loader] : Object.values(COMMANDS);
+  const loaders = commandsToLoad(argv).map((name) => COMMANDS[name] as Loader);
   for (const module of await Promise.all(loaders.map((load) => load()))) module.register(program, cli);
 }
